@@ -143,6 +143,7 @@ export const VMPlacementPolicySpec = Type.Object({
 export type VMPlacementPolicySpec = Static<typeof VMPlacementPolicySpec>;
 
 export const VMPlacementPolicyStatus = Type.Object({
+  usedByVMCount: Type.Optional(Type.Integer({ description: "UsedByVMCount is the number of VMs in usedByVMs, for the printer column", format: "int32", minimum: 0 })),
   conditions: Type.Optional(Type.Array(Condition, { description: "Conditions represent the current service state" })),
   conflictingPolicies: Type.Optional(Type.Array(Type.Object({
     conflictType: StringEnum(["hard", "soft", "resource", "security", "affinity"], { description: "ConflictType describes the type of conflict" }),
@@ -185,7 +186,7 @@ export const vmPlacementPolicyCrd: CrdDefinition = {
   spec: VMPlacementPolicySpec,
   status: VMPlacementPolicyStatus,
   printerColumns: [
-    { name: 'Used By', type: 'string', jsonPath: '.status.usedByVMs[*].name', description: 'VMs using this policy (upstream typed this object list as an integer, which never rendered)' },
+    { name: 'Used By VMs', type: 'integer', jsonPath: '.status.usedByVMCount', description: 'Number of VMs using this policy (upstream pointed this integer column at the usedByVMs object list, which never rendered)' },
     { name: 'Priority', type: 'integer', jsonPath: '.spec.priority' },
     { name: 'Successful', type: 'integer', jsonPath: '.status.placementStats.successfulPlacements' },
     { name: 'Failed', type: 'integer', jsonPath: '.status.placementStats.failedPlacements' },

@@ -21,6 +21,8 @@ export interface ControlPlaneOptions {
   detached?: boolean;
   /** Reports progress lines (start-up steps and their durations). */
   log?: (line: string) => void;
+  /** Picks a port to try (tests inject a busy one to exercise the retry). */
+  pickPort?: () => Promise<number>;
 }
 
 export interface ControlPlane {
@@ -54,12 +56,14 @@ function etcdHealthy(url: string): Promise<boolean> {
 
 /** Starts a process on fresh ports, retrying on another port set when one was taken meanwhile. */
 async function startOnFreePorts(
+  pickPort: () => Promise<number>,
   start: (ports: number[]) => ManagedProcess,
   count: number,
   ready: (proc: ManagedProcess, ports: number[]) => Promise<void>,
 ): Promise<{ proc: ManagedProcess; ports: number[] }> {
   for (let attempt = 1; ; attempt++) {
-    const ports = await Promise.all(Array.from({ length: count }, freePort));
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) ports.push(await pickPort());
     const proc = start(ports);
     try {
       await ready(proc, ports);
@@ -91,7 +95,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const pki = await createPki(pkiDir);
     log(`certificates ready (${Date.now() - t0} ms)`);
 
+    const pickPort = opts.pickPort ?? freePort;
     const etcd = await startOnFreePorts(
+      pickPort,
       ([client, peer]) =>
         startProcess({
           name: 'etcd',
@@ -119,6 +125,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     let identity!: ClientIdentity;
     const apiserver = await startOnFreePorts(
+      pickPort,
       ([port]) => {
         identity = { server: `https://127.0.0.1:${port}`, caCert: pki.caCert, clientCert: pki.adminCert, clientKey: pki.adminKey };
         return startProcess({

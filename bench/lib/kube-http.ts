@@ -1,0 +1,46 @@
+/** A minimal keep-alive HTTPS client for the apiserver, so a benchmark measures the server, not a client library. */
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import type { ClientIdentity } from '../../scripts/stack/kubeconfig.ts';
+
+export class KubeHttp {
+  private readonly agent: Agent;
+  private readonly base: URL;
+
+  constructor(id: ClientIdentity, maxSockets: number) {
+    this.base = new URL(id.server);
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets,
+      ca: readFileSync(id.caCert),
+      cert: readFileSync(id.clientCert),
+      key: readFileSync(id.clientKey),
+    });
+  }
+
+  /** Sends a JSON request; rejects with the apiserver's message on a non-2xx status. */
+  send(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { host: this.base.hostname, port: this.base.port, path, method, agent: this.agent,
+          headers: payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {} },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            if ((res.statusCode ?? 0) >= 300) reject(new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`));
+            else resolve(text ? JSON.parse(text) : undefined);
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -3,6 +3,7 @@
 # (scripts/versions.env), caching them outside the clone. Idempotent: a cached build costs nothing.
 #   kube-apiserver, kube-controller-manager, kubectl  <- k8s.io/kubernetes $KUBERNETES_VERSION
 #   etcd                                               <- go.etcd.io/etcd/server/v3 $ETCD_VERSION
+#   nats-server (JetStream; Debian's 2.9 is too old)   <- github.com/nats-io/nats-server/v2 $NATS_SERVER_VERSION
 . "$(dirname "$0")/lib/common.sh"
 . "$VR_ROOT/scripts/lib/go-build.sh"
 
@@ -37,5 +38,13 @@ build_etcd() {
   [[ -x "$out/etcd" ]] || mv "$out/server" "$out/etcd"
 }
 
+build_nats() {
+  vr_go_throwaway_build nats-server "$NATS_SERVER_VERSION" "require github.com/nats-io/nats-server/v2 $NATS_SERVER_VERSION" \
+    "-s -w" github.com/nats-io/nats-server/v2
+  local out="$VR_CACHE/bin/nats-server-$NATS_SERVER_VERSION"
+  [[ -x "$out/nats-server" ]] || mv "$out/v2" "$out/nats-server"
+}
+
 build_etcd
+build_nats
 build_kubernetes

@@ -10,6 +10,7 @@ export interface Binaries {
   kubeApiserver: string;
   kubeControllerManager: string;
   kubectl: string;
+  natsServer: string;
 }
 
 /** The pinned versions of scripts/versions.env. */
@@ -32,11 +33,13 @@ export function findBinaries(): Binaries {
   const v = pinnedVersions();
   const k8s = join(cacheDir(), 'bin', `kubernetes-${v.KUBERNETES_VERSION}`);
   const etcd = join(cacheDir(), 'bin', `etcd-${v.ETCD_VERSION}`);
+  const nats = join(cacheDir(), 'bin', `nats-server-${v.NATS_SERVER_VERSION}`);
   const bins: Binaries = {
     etcd: join(etcd, 'etcd'),
     kubeApiserver: join(k8s, 'kube-apiserver'),
     kubeControllerManager: join(k8s, 'kube-controller-manager'),
     kubectl: join(k8s, 'kubectl'),
+    natsServer: join(nats, 'nats-server'),
   };
   const missing = Object.values(bins).filter((p) => !existsSync(p));
   if (missing.length) {

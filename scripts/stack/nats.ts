@@ -1,0 +1,107 @@
+/**
+ * A real nats-server with JetStream (file storage) on loopback. Single server, so every write is
+ * synced to disk before it is acknowledged (`sync_interval: always`): JetStream's default syncs
+ * only every 2 minutes, and a crash would lose acknowledged commands.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findBinaries } from './binaries.ts';
+import { failedOnBusyPort, freePort, startProcess, waitReady, type ManagedProcess } from './processes.ts';
+
+export interface NatsServer {
+  url: string;
+  port: number;
+  monitorPort: number;
+  dir: string;
+  process: ManagedProcess;
+  /** Stops the server (its store stays) and starts it again on the same port and store. */
+  restart: () => Promise<void>;
+  /** Kills the server hard (SIGKILL), as a crash would. */
+  kill: () => Promise<void>;
+  start: () => Promise<void>;
+  stop: () => Promise<void>;
+}
+
+export interface NatsOptions {
+  dir?: string;
+  detached?: boolean;
+}
+
+function healthy(monitorPort: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port: monitorPort, path: '/healthz?js-enabled-only=true', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+export async function startNats(opts: NatsOptions = {}): Promise<NatsServer> {
+  const bin = findBinaries().natsServer;
+  const temporary = opts.dir === undefined;
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'virtrigaud-nats-'));
+  mkdirSync(join(dir, 'jetstream'), { recursive: true });
+  const configFile = join(dir, 'nats.conf');
+  let port = 0;
+  let monitorPort = 0;
+  let proc: ManagedProcess | undefined;
+
+  const launch = async () => {
+    writeFileSync(configFile, [
+      `listen: 127.0.0.1:${port}`,
+      `http: 127.0.0.1:${monitorPort}`,
+      'jetstream {',
+      `  store_dir: "${join(dir, 'jetstream')}"`,
+      '  sync_interval: always',
+      '}',
+      'max_payload: 4MB',
+      '',
+    ].join('\n'));
+    proc = startProcess({ name: 'nats-server', command: bin, args: ['-c', configFile], logFile: join(dir, 'nats.log'), detached: opts.detached });
+    await waitReady(proc, () => healthy(monitorPort), 30_000);
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    monitorPort = await freePort();
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      await proc?.stop();
+      if (attempt < 3 && proc && failedOnBusyPort(proc)) continue;
+      if (temporary) rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  const server: NatsServer = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    monitorPort,
+    dir,
+    get process() {
+      return proc!;
+    },
+    start: launch,
+    restart: async () => {
+      await proc?.stop();
+      await launch();
+    },
+    kill: async () => {
+      if (!proc || proc.exited() !== undefined) return;
+      process.kill(proc.pid, 'SIGKILL');
+      await proc.stop();
+    },
+    stop: async () => {
+      await proc?.stop();
+      if (temporary) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}

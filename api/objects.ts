@@ -56,3 +56,15 @@ export type AnyVirtRigaudObject =
 export const LABEL_PROVIDER = 'virtrigaud.io/provider';
 export const LABEL_CLASS = 'virtrigaud.io/class';
 export const ANNOTATION_FORCE_DELETE = 'virtrigaud.io/force-delete';
+/**
+ * The finalizer the dispatcher keeps on a VirtualMachine until an agent reports the VM gone from
+ * the hypervisor (the original's name, so objects it created keep being cleaned up).
+ */
+export const FINALIZER_VM = 'virtualmachine.infra.virtrigaud.io/finalizer';
+/**
+ * Adopt an existing hypervisor VM instead of creating one: the value is its hypervisor id (domain
+ * UUID, managed object reference, VMID). The agent writes the object's UID onto that VM.
+ */
+export const ANNOTATION_ADOPT_ID = 'virtrigaud.io/adopt-id';
+/** "true": deleting the object destroys an adopted VM too (by default it is only released). */
+export const ANNOTATION_DESTROY_ADOPTED = 'virtrigaud.io/destroy-adopted';

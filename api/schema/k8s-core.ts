@@ -179,7 +179,12 @@ export type PodSecurityContext = Static<typeof PodSecurityContext>;
 export const EmbeddedObjectMeta = Type.Object({
   labels: Type.Optional(StringMap(Type.String(), { description: "Labels of the created object" })),
   annotations: Type.Optional(StringMap(Type.String(), { description: "Annotations of the created object" })),
-}, { description: "ObjectMeta is metadata for objects created from this template" });
+}, {
+  description: "ObjectMeta is metadata for objects created from this template",
+  // Upstream accepted any key here (and pruned it); we keep accepting any key, and keep labels
+  // and annotations, which must be string maps as everywhere in Kubernetes.
+  "x-kubernetes-preserve-unknown-fields": true,
+});
 export type EmbeddedObjectMeta = Static<typeof EmbeddedObjectMeta>;
 
 export const PersistentVolumeClaimTemplate = Type.Object({

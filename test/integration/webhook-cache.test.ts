@@ -1,0 +1,182 @@
+/**
+ * The informer's restart loop against a scripted HTTP apiserver stand-in: client-node's ListWatch
+ * stops for good on a failed list or watch; ours lists and watches again after a backoff and
+ * keeps the cache answering from memory throughout.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { startInformer, type CacheEvent, type Informer } from '../../webhook/cache/index.ts';
+
+const PATH = '/apis/infra.virtrigaud.io/v1beta1/vmclasses';
+
+const aClass = (name: string, rv: string): KubernetesObject => ({
+  apiVersion: 'infra.virtrigaud.io/v1beta1', kind: 'VMClass', metadata: { name, namespace: 'ns', resourceVersion: rv },
+});
+
+/** Answers lists and watches from a script: each call takes the next step of its kind. */
+class ScriptedApiserver {
+  lists: Array<(res: ServerResponse) => void> = [];
+  watches: Array<(res: ServerResponse) => void> = [];
+  listCalls = 0;
+  watchCalls = 0;
+  server: Server = createServer((req, res) => this.handle(req, res));
+  open = new Set<ServerResponse>();
+
+  private handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== PATH) {
+      res.writeHead(404).end();
+      return;
+    }
+    const watch = url.searchParams.get('watch') === 'true';
+    const step = watch ? this.watches[this.watchCalls++] : this.lists[this.listCalls++];
+    if (!step) {
+      // Out of script: hold the watch open (a quiet cluster).
+      this.open.add(res);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return;
+    }
+    step(res);
+  }
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.open) res.end();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+const fail = (status: number) => (res: ServerResponse) => {
+  res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: status }));
+};
+const list = (items: KubernetesObject[], rv: string) => (res: ServerResponse) => {
+  res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ kind: 'VMClassList', metadata: { resourceVersion: rv }, items }));
+};
+/** A watch that sends events, then ends (the apiserver closing it) or, with `hold`, stays open. */
+const events = (sent: Array<{ type: string; object: KubernetesObject }>, hold = false) => (res: ServerResponse) => {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  for (const e of sent) res.write(`${JSON.stringify(e)}\n`);
+  if (!hold) res.end();
+};
+
+async function eventually(check: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('informer cache restart loop', function () {
+  this.timeout(20_000);
+  let api: ScriptedApiserver;
+  let informer: Informer<KubernetesObject> | undefined;
+  const seen: CacheEvent[] = [];
+
+  const start = async (user: Record<string, unknown> = {}) => {
+    const server = await api.listen();
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: 'c', server, skipTLSVerify: true }], users: [{ name: 'u', ...user }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
+    });
+    // A plain fetch stands in for the typed client: the informer only needs the list.
+    informer = startInformer<KubernetesObject>({
+      kind: 'VMClass',
+      path: PATH,
+      kubeConfig,
+      list: async () => {
+        const res = await fetch(`${server}${PATH}`);
+        if (!res.ok) throw Object.assign(new Error(`list failed: HTTP ${res.status}`), { statusCode: res.status });
+        return (await res.json()) as KubernetesListObject<KubernetesObject>;
+      },
+      backoff: { initialMs: 20, maxMs: 200, jitter: 0 },
+      onEvent: (e) => seen.push(e),
+    });
+  };
+
+  beforeEach(() => {
+    api = new ScriptedApiserver();
+    seen.length = 0;
+  });
+  afterEach(async () => {
+    await informer?.stop();
+    informer = undefined;
+    await api.close();
+  });
+
+  it('keeps listing after failed lists, with growing delays, and syncs once one succeeds', async () => {
+    api.lists = [fail(500), fail(503), fail(500), list([aClass('a', '5')], '5')];
+    await start();
+    await informer!.synced;
+    assert.equal(api.listCalls, 4);
+    assert.equal(informer!.get('ns', 'a')?.metadata?.name, 'a');
+    const delays = seen.filter((e) => e.type === 'error').map((e) => (e as { retryInMs: number }).retryInMs);
+    assert.deepEqual(delays, [20, 40, 80]);
+    assert.ok(seen.some((e) => e.type === 'synced'));
+  });
+
+  it('restarts a watch that failed (which ListWatch alone never does) and follows the events after it', async () => {
+    api.lists = [list([aClass('a', '5')], '5')];
+    api.watches = [
+      events([{ type: 'ADDED', object: aClass('b', '6') }]), // closed by the server: ListWatch re-watches by itself
+      fail(500), // an error: ListWatch stops for good; our loop restarts it
+      fail(500),
+      events([{ type: 'ADDED', object: aClass('c', '7') }, { type: 'DELETED', object: aClass('a', '8') }], true),
+    ];
+    await start();
+    await informer!.synced;
+    await eventually(() => informer!.get('ns', 'c') !== undefined, 'the event after the failed watches');
+    assert.equal(informer!.get('ns', 'a'), undefined);
+    assert.deepEqual(informer!.list('ns').map((o) => o.metadata?.name).sort(), ['b', 'c']);
+    assert.equal(seen.filter((e) => e.type === 'error').length, 2);
+    assert.equal(api.listCalls, 1, 'a watch failure resumes from the last resourceVersion, no relist');
+  });
+
+  it('relists after 410 Gone and drops objects that went away meanwhile', async () => {
+    api.lists = [list([aClass('a', '5'), aClass('b', '5')], '5'), list([aClass('b', '9')], '9')];
+    api.watches = [events([{ type: 'ERROR', object: { kind: 'Status', code: 410 } as unknown as KubernetesObject }])];
+    await start();
+    await informer!.synced;
+    await eventually(() => api.listCalls === 2 && informer!.get('ns', 'a') === undefined, 'the relist');
+    assert.deepEqual(informer!.list('ns').map((o) => o.metadata?.name), ['b']);
+  });
+
+  it('retries a re-watch whose credentials fail to load (a rejection ListWatch would leave unhandled)', async () => {
+    // Credentials that work once: the first watch connects, the re-watch after it closes cannot.
+    const dir = mkdtempSync(join(tmpdir(), 'exec-auth-'));
+    const plugin = join(dir, 'once.sh');
+    writeFileSync(plugin, `#!/bin/sh\n[ -e ${dir}/used ] && exit 1\ntouch ${dir}/used\n`
+      + 'echo \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}\'\n', { mode: 0o755 });
+    try {
+      api.lists = [list([aClass('a', '5')], '5')];
+      api.watches = [events([{ type: 'ADDED', object: aClass('b', '6') }])];
+      await start({ exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin } });
+      await informer!.synced;
+      await eventually(() => seen.filter((e) => e.type === 'error').length >= 2, 'the failed re-watches reaching the restart loop');
+      assert.equal(api.watchCalls, 1);
+      assert.equal(informer!.get('ns', 'b')?.metadata?.name, 'b', 'the cache still answers');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers the same list until the namespace changes', async () => {
+    api.lists = [list([aClass('a', '5')], '5')];
+    api.watches = [events([], true)];
+    await start();
+    await informer!.synced;
+    const first = informer!.list('ns');
+    assert.equal(informer!.list('ns'), first, 'no copy per call');
+    assert.deepEqual(informer!.list('other'), []);
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * The webhook's informer caches: the six kinds the rules look up, watched in every namespace,
+ * behind the rules' Lookup interface. Ready once every one has listed.
+ */
+import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { GROUP, VERSION } from '../../api/crd.ts';
+import type { Provider, VirtualMachine, VMClass, VMImage, VMNetworkAttachment, VMPlacementPolicy } from '../../api/objects.ts';
+import type { Lookup } from '../framework/types.ts';
+import type { BackoffOptions } from './backoff.ts';
+import { startInformer, type CacheEvent, type Informer } from './informer.ts';
+import type { Store } from './store.ts';
+import { lookupFromStores, type LookupStores } from './lookup.ts';
+
+export interface WebhookCachesOptions {
+  kubeConfig: KubeConfig;
+  backoff?: BackoffOptions;
+  onEvent?: (event: CacheEvent) => void;
+}
+
+export interface WebhookCaches {
+  lookup: Lookup;
+  /** Resolves once every cache holds its first full list. */
+  synced(): Promise<void>;
+  isSynced(): boolean;
+  stop(): Promise<void>;
+}
+
+export function startWebhookCaches(opts: WebhookCachesOptions): WebhookCaches {
+  const api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+  const informers: Informer<unknown>[] = [];
+  // The apiserver's objects are ours by its schema validation: the cast is at that boundary.
+  const watch = <T>(kind: string, plural: string): Store<T> => {
+    const informer = startInformer<KubernetesObject>({
+      kind,
+      path: `/apis/${GROUP}/${VERSION}/${plural}`,
+      list: () => api.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as Promise<KubernetesListObject<KubernetesObject>>,
+      kubeConfig: opts.kubeConfig,
+      backoff: opts.backoff,
+      onEvent: opts.onEvent,
+    }) as Informer<unknown> as Informer<T>;
+    informers.push(informer);
+    return informer;
+  };
+  const stores: LookupStores = {
+    vmClasses: watch<VMClass>('VMClass', 'vmclasses'),
+    placementPolicies: watch<VMPlacementPolicy>('VMPlacementPolicy', 'vmplacementpolicies'),
+    providers: watch<Provider>('Provider', 'providers'),
+    vmImages: watch<VMImage>('VMImage', 'vmimages'),
+    networks: watch<VMNetworkAttachment>('VMNetworkAttachment', 'vmnetworkattachments'),
+    virtualMachines: watch<VirtualMachine>('VirtualMachine', 'virtualmachines'),
+  };
+  const synced = Promise.all(informers.map((i) => i.synced)).then(() => undefined);
+  return {
+    lookup: lookupFromStores(stores),
+    synced: () => synced,
+    isSynced: () => informers.every((i) => i.isSynced()),
+    stop: async () => {
+      await Promise.all(informers.map((i) => i.stop()));
+    },
+  };
+}

@@ -9,6 +9,11 @@
  *   error throws (a `TransientError`): an error is never taken for "VM gone".
  * - Every method is idempotent: called twice, or after a crash half-way, it converges and never
  *   makes a second VM or leaks one.
+ * - Generation fencing: the driver stores, next to the UID, the newest generation applied to the VM
+ *   and reports it as `ObservedVM.appliedGeneration`. `create` and `adopt` store `ctx.generation` in
+ *   the same write as the UID; `recordGeneration` stores it after the runtime converged the VM. The
+ *   runtime never applies a command whose generation is lower. A driver that stores nothing reports
+ *   0 and gets no fencing (the lease still serialises work).
  */
 import type {
   DesiredVM, ImageSpec, ObservedVM, PowerState, SnapshotCreate, SnapshotInfo,
@@ -20,6 +25,12 @@ export interface OperationContext {
   signal: AbortSignal;
   /** Reports task progress (also keeps the command from being redelivered). */
   progress(percent: number, description: string): void;
+  /**
+   * metadata.generation of the command being applied, when it is a VM command. Drivers that can
+   * write it in the same hypervisor call as the UID (create, adopt) do so. Optional: added after the
+   * first version of this interface, so contexts built elsewhere need not carry it.
+   */
+  generation?: bigint;
 }
 
 /** What a reconfigure could not apply live. */
@@ -55,6 +66,13 @@ export interface Driver {
   snapshotRevert(vm: ObservedVM, snapshotId: string, ctx: OperationContext): Promise<ObservedVM>;
   snapshotDelete(vm: ObservedVM, snapshotId: string, ctx: OperationContext): Promise<void>;
   clone(source: ObservedVM, targetUid: string, linked: boolean, target: DesiredVM, ctx: OperationContext): Promise<ObservedVM>;
+
+  /**
+   * Optional: stores `generation` next to the VM's UID as its applied generation, keeping the larger
+   * of the stored and the given value (never lowers it), and returns the VM as now observed. The
+   * runtime calls it once the VM has converged to that generation's desired state.
+   */
+  recordGeneration?(vm: ObservedVM, generation: bigint, ctx: OperationContext): Promise<ObservedVM>;
 
   /** Optional: pushes observed changes as they happen (power, IPs), instead of polling. */
   watch?(onChange: (uid: string, vm: ObservedVM | undefined) => void): () => void;

@@ -8,7 +8,8 @@ import type { FieldError } from '../../framework/types.ts';
 import { ruleErrors } from '../rule-names.ts';
 import { describeObject, refNamespace } from '../shared/refs.ts';
 import { result } from '../shared/result.ts';
-import { otherVMs, type VMSpecRule } from './vm-spec-context.ts';
+import { isOwnVM, type VMSpecRule } from './vm-spec-context.ts';
+import type { VirtualMachine } from '../../../api/objects.ts';
 
 const errors = ruleErrors('static-ip-conflict');
 
@@ -29,20 +30,43 @@ function claims(spec: VirtualMachineSpec, namespace: string): Array<{ index: num
   return out;
 }
 
+interface Holder {
+  vm: VirtualMachine;
+  name: string;
+  terminating: boolean;
+}
+
+/**
+ * Static-IP claims of a namespace's VMs, built once per VM list: the Lookup hands out the same
+ * array until the namespace changes, so admission costs O(own NICs), not O(VMs in the namespace).
+ */
+const claimIndexes = new WeakMap<readonly VirtualMachine[], Map<string, Holder[]>>();
+
+function claimIndex(vms: readonly VirtualMachine[], namespace: string): Map<string, Holder[]> {
+  let index = claimIndexes.get(vms);
+  if (index) return index;
+  index = new Map();
+  for (const vm of vms) {
+    const holder = { vm, name: `${namespace}/${vm.metadata.name ?? ''}`, terminating: vm.metadata.deletionTimestamp !== undefined };
+    for (const c of claims(vm.spec, namespace)) {
+      const list = index.get(c.key);
+      if (list) list.push(holder);
+      else index.set(c.key, [holder]);
+    }
+  }
+  claimIndexes.set(vms, index);
+  return index;
+}
+
 export const validateIPConflicts: VMSpecRule = (ctx) => {
   const mine = claims(ctx.spec, ctx.namespace);
   if (mine.length === 0) return result({});
-  const taken = new Map<string, { name: string; terminating: boolean }>();
-  for (const vm of otherVMs(ctx)) {
-    for (const c of claims(vm.spec, ctx.namespace)) {
-      if (!taken.has(c.key)) taken.set(c.key, { name: `${ctx.namespace}/${vm.metadata.name ?? ''}`, terminating: vm.metadata.deletionTimestamp !== undefined });
-    }
-  }
+  const index = claimIndex(ctx.lookup.virtualMachines(ctx.namespace), ctx.namespace);
   const found: FieldError[] = [];
   const firstOfMine = new Map<string, number>();
   for (const c of mine) {
     const path = ctx.path.child('networks').index(c.index).child('ipAddress');
-    const holder = taken.get(c.key);
+    const holder = index.get(c.key)?.find((h) => !isOwnVM(ctx, h.vm));
     const first = firstOfMine.get(c.key);
     if (holder) found.push(errors.invalid(path, MESSAGE_IP_TAKEN(c.ip, c.network, holder.name, holder.terminating)));
     else if (first !== undefined) found.push(errors.duplicate(path, MESSAGE_IP_TWICE(c.ip, first)));

@@ -1,7 +1,7 @@
 /**
  * `bash scripts/up.sh`: brings the local VirtRigaud system up and shows it working.
- * Today: a real control plane (etcd, kube-apiserver, kube-controller-manager), our CRDs, and the
- * original VirtRigaud's examples applied and listed. State lives in .local/stack; the servers keep
+ * Today: a real control plane (etcd, kube-apiserver, kube-controller-manager), our CRDs, the
+ * admission webhook, and the original VirtRigaud's examples applied and listed. State lives in .local/stack; the servers keep
  * running after this command returns; `bash scripts/down.sh` stops them.
  */
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { startControlPlane } from './stack/control-plane.ts';
 import { installCrds } from './stack/crds.ts';
 import { kubectl, kubectlOk } from './stack/kubectl.ts';
 import { STACK_DIR, readStackState, stackRunning, type StackState } from './stack/state.ts';
+import { startLocalWebhook } from './stack/webhook.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const EXAMPLES = join(ROOT, '../shared/compat/upstream-examples');
@@ -43,6 +44,12 @@ async function main(): Promise<void> {
   say('installing the ten CRDs (manifests/crds)');
   await installCrds(cp.binaries.kubectl, cp.kubeconfig);
 
+  say('starting the admission webhook and registering it with the apiserver');
+  const webhook = await startLocalWebhook({ cp, detached: true });
+  if (webhook.process) state.pids.push({ name: 'webhook', pid: webhook.process.pid });
+  writeFileSync(join(STACK_DIR, 'state.json'), JSON.stringify(state, null, 2));
+  say(`webhook serving at ${webhook.url}`);
+
   if (existsSync(EXAMPLES)) {
     const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(EXAMPLES, f));
     for (const ns of exampleNamespaces(files)) await kubectl(cp.binaries.kubectl, cp.kubeconfig, ['create', 'namespace', ns]);
@@ -51,6 +58,11 @@ async function main(): Promise<void> {
   } else {
     say(`no examples at ${EXAMPLES}; skipping them`);
   }
+
+  const bad = ['apiVersion: infra.virtrigaud.io/v1beta1', 'kind: VMClass', 'metadata: {name: tpm-on-bios, namespace: default}',
+    'spec: {cpu: 2, memory: 4Gi, firmware: BIOS, securityProfile: {tpmEnabled: true}}', ''].join('\n');
+  const refused = await kubectl(cp.binaries.kubectl, cp.kubeconfig, ['apply', '--dry-run=server', '-f', '-'], { input: bad });
+  say(`the webhook at work: a VMClass asking for a TPM on BIOS firmware is refused at apply time:\n  ${refused.stderr.trim()}`);
 
   console.log(await run(['get', 'crd', '-l', '!none', '-o', 'custom-columns=CRD:.metadata.name,KIND:.spec.names.kind,SHORT:.spec.names.shortNames']));
   console.log(await run(['get', 'virtrigaud', '-A']));

@@ -1,0 +1,265 @@
+/**
+ * startDispatcher(): the whole dispatcher in-process (main.ts runs it as a process).
+ *
+ * Every replica keeps the informer caches warm. The replica holding the Lease (one at a time)
+ * also runs the work queue (reconciles → commands), the status-event consumer and the
+ * max-deliveries listener; losing the Lease stops all three at once.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { VirtualMachine } from '../api/objects.ts';
+import { ensureStreams } from '../proto/bus/topology.ts';
+import { listenMaxDeliveries } from './bus/advisory-listener.ts';
+import { deadLetter } from './bus/dead-letter.ts';
+import { createPublisher } from './bus/publisher.ts';
+import { startStatusConsumer, type StatusConsumer } from './bus/status-consumer.ts';
+import type { Config } from './config.ts';
+import { NotLeaderError } from './errors.ts';
+import { Backoff } from './k8s/backoff.ts';
+import { startCaches } from './k8s/caches.ts';
+import { createKubeApi } from './k8s/kube-api.ts';
+import { objectKey } from './k8s/object-key.ts';
+import { createSecretReader } from './k8s/secret-reader.ts';
+import { createLogger, type Logger } from './log.ts';
+import { RateLimiter } from './queue/rate-limiter.ts';
+import { WorkQueue } from './queue/work-queue.ts';
+import { createDeliveryExhaustedHandler } from './reconcile/delivery-exhausted.ts';
+import { DependencyIndex } from './reconcile/dependency-index.ts';
+import { CommandLedger } from './reconcile/ledger.ts';
+import { createReconciler } from './reconcile/reconciler.ts';
+import { actionFor, applyAction, type ReconcileResult } from './reconcile/retry-policy.ts';
+import { dependenciesOf, dependencyKey } from './resolve/dependencies.ts';
+import { startLeaderElection } from './runtime/leader-election.ts';
+import { startMetricsServer, type MetricsServer } from './runtime/metrics-server.ts';
+import { createMetrics, type DispatcherMetrics } from './runtime/metrics.ts';
+import { createEventRecorder } from './status/event-recorder.ts';
+import { createStatusEventHandler } from './status/event-handler.ts';
+import { addFinalizer, removeFinalizer } from './status/finalizers.ts';
+import { StatusWriter } from './status/status-writer.ts';
+
+export interface StartDispatcherOptions {
+  config: Config;
+  /** Overrides config.kubeconfigPath (tests pass the test cluster's). */
+  kubeConfig?: KubeConfig;
+  log?: Logger;
+  /** Test hooks. */
+  hooks?: {
+    /** Runs before each status write attempt (to provoke a real 409). */
+    beforeStatusWrite?: (key: string, attempt: number) => Promise<void>;
+  };
+}
+
+export interface Dispatcher {
+  readonly identity: string;
+  readonly metrics: DispatcherMetrics;
+  /** The /metrics port, when the endpoint runs. */
+  readonly metricsPort?: number;
+  isLeader(): boolean;
+  /** Resolves when this replica leads (immediately if it does). */
+  whenLeader(): Promise<void>;
+  /** Stops everything; releaseLease (default true) lets another replica take over at once. */
+  stop(opts?: { releaseLease?: boolean }): Promise<void>;
+}
+
+/** The fields of a VM that can change what the dispatcher does (status-only updates cannot). */
+function fingerprint(vm: VirtualMachine): string {
+  const m = vm.metadata;
+  return `${m.uid}|${m.generation}|${m.deletionTimestamp ?? ''}|${JSON.stringify(m.annotations ?? {})}|${(m.finalizers ?? []).join(',')}`;
+}
+
+function loadKubeConfig(config: Config): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.kubeconfigPath) kc.loadFromFile(config.kubeconfigPath);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dispatcher> {
+  const { config } = opts;
+  const log = (opts.log ?? createLogger({ level: config.logLevel })).child({ component: 'dispatcher', identity: config.identity });
+  const metrics = createMetrics();
+  const kubeConfig = opts.kubeConfig ?? loadKubeConfig(config);
+  const api = createKubeApi(kubeConfig);
+
+  // 1. The bus: connection, streams.
+  const nc: NatsConnection = await connect({
+    servers: config.natsUrl, name: `virtrigaud-dispatcher ${config.identity}`, maxReconnectAttempts: -1, reconnectTimeWait: 500,
+  });
+  const js: JetStreamClient = jetstream(nc);
+  const jsm: JetStreamManager = await jetstreamManager(nc);
+  await ensureStreams(jsm, config.streamReplicas);
+
+  // 2. Work queue and the state of the current leadership term.
+  let term: { signal: AbortSignal; consumer?: StatusConsumer; advisories?: { stop(): void }; done: Promise<void> } | undefined;
+  const queue = new WorkQueue(async (key) => {
+    const signal = term?.signal;
+    if (!signal || signal.aborted) return;
+    const started = performance.now();
+    let result: ReconcileResult;
+    let label = 'error';
+    try {
+      const outcome = await reconcile(key, signal);
+      result = { ok: outcome };
+      label = outcome.reason ?? 'gone';
+    } catch (error) {
+      result = { error };
+      if (error instanceof NotLeaderError) log.debug('reconcile stopped: lease lost', { kind: 'VirtualMachine', key });
+      else log.warn('reconcile failed', { kind: 'VirtualMachine', key, err: error });
+    }
+    applyAction(queue, key, actionFor(result));
+    metrics.reconciles.inc({ result: label });
+    metrics.reconcileSeconds.observe({ result: label }, (performance.now() - started) / 1000);
+  }, {
+    concurrency: config.queue.workers,
+    rateLimiter: new RateLimiter({ baseMs: config.queue.baseRetryMs, maxMs: config.queue.maxRetryMs, qps: config.queue.retryQps, burst: config.queue.retryBurst }),
+    onDepth: (d) => metrics.queueDepth.set(d),
+  });
+
+  // 3. Caches; handlers only enqueue keys (VMs directly, dependencies through the index).
+  const index = new DependencyIndex();
+  const keyByUid = new Map<string, string>();
+  const seen = new Map<string, string>();
+  const ledger = new CommandLedger();
+  const onVM = (vm: VirtualMachine) => {
+    const key = objectKey(vm);
+    index.set(key, dependenciesOf(vm));
+    if (vm.metadata.uid) keyByUid.set(vm.metadata.uid, key);
+    const print = fingerprint(vm);
+    if (seen.get(key) === print) return;
+    seen.set(key, print);
+    queue.add(key);
+  };
+  const caches = startCaches({
+    kubeConfig, api, namespace: config.namespace,
+    handlers: {
+      vm: {
+        add: onVM,
+        update: onVM,
+        delete: (vm) => {
+          const key = objectKey(vm);
+          index.remove(key);
+          seen.delete(key);
+          statusWriter.forget(key);
+          if (vm.metadata.uid) {
+            keyByUid.delete(vm.metadata.uid);
+            ledger.delete(vm.metadata.uid);
+          }
+        },
+      },
+      dependency: (kind, ns, name) => {
+        for (const key of index.dependents(dependencyKey(kind, ns, name))) queue.add(key);
+      },
+    },
+    onEvent: (e) => {
+      if (e.type === 'error') {
+        metrics.informerRestarts.inc({ kind: e.kind });
+        log.warn('informer restarting', { kind: e.kind, retryInMs: e.retryInMs, err: e.error });
+      } else log.info('informer synced', { kind: e.kind, count: e.count });
+    },
+  });
+
+  // 4. Status writing (the one writer), reconciling, events, advisories.
+  const statusWriter = new StatusWriter({
+    api, cache: caches.vms, log,
+    recorder: createEventRecorder(api, config.identity, log, () => metrics.kubeEvents.inc()),
+    onResult: (r) => metrics.statusWrites.inc({ result: r }),
+    beforeWrite: opts.hooks?.beforeStatusWrite,
+  });
+  const finalizers = { add: (vm: VirtualMachine) => addFinalizer(api, vm), remove: (vm: VirtualMachine) => removeFinalizer(api, vm) };
+  const reconcile = createReconciler({
+    vms: caches.vms, lookup: caches.lookup, secrets: createSecretReader(api), ledger,
+    publisher: createPublisher(js), statusWriter, finalizers, metrics, log,
+    redispatchAfterExhaustedMs: config.redispatchAfterExhaustedMs,
+  });
+  const handleEvent = createStatusEventHandler({
+    vms: caches.vms, api, ledger, statusWriter, removeFinalizer: finalizers.remove, metrics, log, signal: () => term?.signal,
+  });
+  const handleExhausted = createDeliveryExhaustedHandler({
+    vms: caches.vms, vmKeyByUid: (uid) => keyByUid.get(uid), jsm, ledger, statusWriter,
+    requeueAfter: (key, ms) => queue.addAfter(key, ms),
+    redispatchAfterExhaustedMs: config.redispatchAfterExhaustedMs, metrics, log,
+  });
+
+  await caches.synced;
+
+  // 5. Leadership: the term starts the queue (every VM once), the consumer and the advisories.
+  const leaderWaiters: Array<() => void> = [];
+  const startTerm = (signal: AbortSignal) => {
+    metrics.leader.set(1);
+    ledger.clear();
+    const current: NonNullable<typeof term> = { signal, done: Promise.resolve() };
+    term = current;
+    queue.start();
+    for (const vm of caches.vms.list()) queue.add(objectKey(vm));
+    current.advisories = listenMaxDeliveries(nc, handleExhausted, log);
+    // The status consumer runs for the whole term, restarted (with backoff) if it ever ends by itself.
+    const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    current.done = (async () => {
+      const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
+      while (!signal.aborted) {
+        try {
+          const consumer = await startStatusConsumer({
+            js, jsm, concurrency: config.eventConcurrency, handle: handleEvent, log,
+            onMalformed: (m, reason) => {
+              metrics.malformedEvents.inc();
+              log.warn('malformed status event rejected', { subject: m.subject, reason });
+              deadLetter(js, m.subject, m.data, reason).catch((err: unknown) => log.warn('dead letter not recorded', { err }));
+            },
+          });
+          current.consumer = consumer;
+          await Promise.race([consumer.ended, aborted]);
+          current.consumer = undefined;
+          await consumer.stop();
+          if (signal.aborted) return;
+          log.warn('status consumer ended, restarting');
+        } catch (err) {
+          log.warn('status consumer not started', { err });
+        }
+        await Promise.race([new Promise((r) => setTimeout(r, backoff.next())), aborted]);
+      }
+    })();
+    for (const w of leaderWaiters.splice(0)) w();
+  };
+  const endTerm = async () => {
+    metrics.leader.set(0);
+    const current = term;
+    term = undefined;
+    ledger.clear();
+    const stopping: Promise<unknown>[] = [queue.stop()];
+    if (current) {
+      current.advisories?.stop();
+      stopping.push(current.done);
+    }
+    await Promise.allSettled(stopping);
+  };
+  let ending: Promise<void> = Promise.resolve();
+  const election = startLeaderElection({
+    api, ...config.lease, identity: config.identity, log,
+    onStartedLeading: startTerm,
+    onStoppedLeading: () => {
+      ending = endTerm();
+    },
+  });
+
+  // 6. Metrics endpoint.
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort > 0) metricsServer = await startMetricsServer(metrics.registry, config.metricsPort, () => nc.isClosed() === false);
+
+  log.info('dispatcher started', { namespace: config.namespace ?? '(all)', nats: config.natsUrl, lease: `${config.lease.namespace}/${config.lease.name}` });
+  return {
+    identity: config.identity,
+    metrics,
+    metricsPort: metricsServer?.port,
+    isLeader: () => election.isLeader(),
+    whenLeader: () => (election.isLeader() ? Promise.resolve() : new Promise<void>((resolve) => leaderWaiters.push(resolve))),
+    async stop(stopOpts = {}) {
+      await election.stop({ release: stopOpts.releaseLease ?? true });
+      await ending;
+      await caches.stop();
+      await nc.drain().catch(() => nc.close());
+      await metricsServer?.close();
+      log.info('dispatcher stopped');
+    },
+  };
+}

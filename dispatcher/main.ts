@@ -1,0 +1,44 @@
+/**
+ * The dispatcher process: configuration from the environment (dispatcher/config.ts), JSON logs
+ * on stdout, graceful stop on SIGTERM/SIGINT (the Lease is released so another replica takes
+ * over at once).
+ *
+ *   NATS_URL=nats://127.0.0.1:4222 KUBECONFIG=... npx tsx dispatcher/main.ts
+ */
+import { ConfigError, loadConfig } from './config.ts';
+import { startDispatcher } from './dispatcher.ts';
+import { createLogger } from './log.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel });
+  const dispatcher = await startDispatcher({ config, log });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    const force = setTimeout(() => process.exit(1), 20_000);
+    force.unref();
+    dispatcher.stop({ releaseLease: true }).then(() => process.exit(0), (err: unknown) => {
+      log.error('stop failed', { err });
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  createLogger().error('dispatcher failed to start', { err });
+  process.exit(1);
+});

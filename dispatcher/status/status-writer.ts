@@ -1,0 +1,174 @@
+/**
+ * The one module that writes VirtualMachine status (the status subresource, as a JSON merge
+ * patch carrying the resourceVersion it was computed from).
+ *
+ * - Changes for one VM are applied in the order they were submitted; a change may be a promise
+ *   (the reconciler submits its "command published" change before publishing, and settles it
+ *   after the bus acknowledged), so an agent's fast answer can never be overwritten by it.
+ * - Changes waiting behind a write are coalesced into the next one (one write for many).
+ * - A 409 conflict re-reads the VM from the apiserver and re-applies the changes to it.
+ * - A write that changes nothing is not sent; each real change records Events for its transitions.
+ */
+import type { VirtualMachine } from '../../api/objects.ts';
+import { isConflict, isNotFound, StatusConflictError } from '../errors.ts';
+import type { KubeApi } from '../k8s/kube-api.ts';
+import { parseKey } from '../k8s/object-key.ts';
+import type { Logger } from '../log.ts';
+import type { EventRecorder } from './event-recorder.ts';
+import { jsonEqual, mergePatch } from './merge-patch.ts';
+import type { VMStatus } from './model.ts';
+import { transitions } from './transitions.ts';
+
+/** A status change: the next status from the current one (must not mutate its input). */
+export type StatusMutation = (status: VMStatus, vm: VirtualMachine) => VMStatus;
+export type WriteOutcome = 'written' | 'unchanged' | 'gone';
+export type WriteResult = 'written' | 'unchanged' | 'gone' | 'conflict' | 'error';
+
+export const DEFAULT_MAX_ATTEMPTS = 6;
+
+export interface StatusWriterOptions {
+  api: Pick<KubeApi, 'getVM' | 'patchVMStatus'>;
+  /** The informer cache (may lag behind our own writes). */
+  cache: { get(namespace: string, name: string): VirtualMachine | undefined };
+  recorder?: EventRecorder;
+  log: Logger;
+  onResult?: (result: WriteResult) => void;
+  maxAttempts?: number;
+  /** Runs before each write attempt (tests use it to make a real conflict). */
+  beforeWrite?: (key: string, attempt: number) => Promise<void>;
+}
+
+interface Entry {
+  uid?: string;
+  mutation: Promise<StatusMutation | undefined>;
+  settled: boolean;
+  resolve: (o: WriteOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+export class StatusWriter {
+  private readonly queues = new Map<string, Entry[]>();
+  /** Our last write per key, until the cache has caught up with it. */
+  private readonly written = new Map<string, { baseVersion?: string; vm: VirtualMachine }>();
+
+  constructor(private readonly opts: StatusWriterOptions) {}
+
+  /**
+   * Submits a change for the VM `key` (only applied while the VM has `uid`, when given).
+   * Resolves once a write containing it succeeded (or nothing needed writing).
+   */
+  update(key: string, uid: string | undefined, mutation: StatusMutation | Promise<StatusMutation | undefined>): Promise<WriteOutcome> {
+    return new Promise<WriteOutcome>((resolve, reject) => {
+      const entry: Entry = { uid, mutation: Promise.resolve(mutation).catch(() => undefined), settled: false, resolve, reject };
+      void entry.mutation.then(() => (entry.settled = true));
+      let queue = this.queues.get(key);
+      const idle = !queue;
+      if (!queue) this.queues.set(key, (queue = []));
+      queue.push(entry);
+      if (idle) void this.drain(key, queue);
+    });
+  }
+
+  /** The VM is gone: drop what we remember of our last write to it. */
+  forget(key: string): void {
+    this.written.delete(key);
+  }
+
+  /** Pending changes across all VMs (metrics, tests). */
+  pending(): number {
+    let n = 0;
+    for (const q of this.queues.values()) n += q.length;
+    return n;
+  }
+
+  private async drain(key: string, queue: Entry[]): Promise<void> {
+    try {
+      while (queue.length) {
+        await queue[0]!.mutation;
+        let n = 1;
+        while (n < queue.length && queue[n]!.settled) n++;
+        const batch = queue.splice(0, n);
+        try {
+          await this.write(key, batch);
+        } catch (err) {
+          for (const e of batch) e.reject(err);
+        }
+      }
+    } finally {
+      this.queues.delete(key);
+    }
+  }
+
+  private async read(key: string, fresh: boolean): Promise<VirtualMachine | undefined> {
+    const { namespace, name } = parseKey(key);
+    if (fresh) return this.opts.api.getVM(namespace, name);
+    const cached = this.opts.cache.get(namespace, name);
+    const ours = this.written.get(key);
+    if (ours) {
+      if (cached && cached.metadata.resourceVersion === ours.baseVersion) return ours.vm;
+      this.written.delete(key);
+    }
+    return cached ?? this.opts.api.getVM(namespace, name);
+  }
+
+  private async write(key: string, batch: Entry[]): Promise<void> {
+    const mutations = await Promise.all(batch.map((e) => e.mutation));
+    const { namespace, name } = parseKey(key);
+    const max = this.opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    for (let attempt = 1; attempt <= max; attempt++) {
+      // 1. The VM as we last know it (the apiserver's copy after a conflict).
+      const vm = await this.read(key, attempt > 1);
+      if (!vm) {
+        this.opts.onResult?.('gone');
+        for (const e of batch) e.resolve('gone');
+        return;
+      }
+      // 2. Every change in submission order; changes for another incarnation of the name are dropped.
+      const before: VMStatus = vm.status ?? {};
+      let after = before;
+      const applied: Entry[] = [];
+      batch.forEach((e, i) => {
+        const m = mutations[i];
+        if (e.uid && e.uid !== vm.metadata.uid) return;
+        applied.push(e);
+        if (m) after = m(after, vm);
+      });
+      const settle = (o: WriteOutcome) => {
+        for (const e of batch) e.resolve(applied.includes(e) ? o : 'gone');
+      };
+      // 3. Nothing to write.
+      if (jsonEqual(before, after)) {
+        this.opts.onResult?.('unchanged');
+        settle('unchanged');
+        return;
+      }
+      // 4. One merge patch, conditional on the version it was computed from.
+      const patch = {
+        metadata: { resourceVersion: vm.metadata.resourceVersion },
+        status: mergePatch(before as Record<string, unknown>, after as Record<string, unknown>),
+      };
+      try {
+        await this.opts.beforeWrite?.(key, attempt);
+        const result = await this.opts.api.patchVMStatus(namespace, name, patch);
+        this.written.set(key, { baseVersion: this.opts.cache.get(namespace, name)?.metadata.resourceVersion, vm: result });
+        this.opts.onResult?.('written');
+        this.opts.recorder?.record(result, transitions(before, after));
+        settle('written');
+        return;
+      } catch (err) {
+        if (isNotFound(err)) {
+          this.opts.onResult?.('gone');
+          settle('gone');
+          return;
+        }
+        if (!isConflict(err)) {
+          this.opts.onResult?.('error');
+          throw err;
+        }
+        this.opts.onResult?.('conflict');
+        this.opts.log.debug('status conflict, re-reading', { kind: 'VirtualMachine', namespace, name, attempt });
+      }
+    }
+    throw new StatusConflictError(key, max);
+  }
+}

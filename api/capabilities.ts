@@ -153,6 +153,21 @@ export const PROVIDER_CAPABILITIES: Readonly<Record<ProviderType, ProviderCapabi
     instantClones: false,
     onlineDiskExpansion: false,
   },
+  // The simulated hypervisor (tests, benchmarks, the local demo) can pretend every feature.
+  mock: {
+    firmware: ['BIOS', 'UEFI'],
+    secureBoot: true,
+    tpm: true,
+    nestedVirtualization: true,
+    cpuHotAdd: true,
+    memoryHotAdd: true,
+    diskTypes: ['thin', 'thick', 'eagerzeroedthick', 'ssd', 'hdd', 'nvme'],
+    gpu: true,
+    memorySnapshots: true,
+    linkedClones: 'any',
+    instantClones: true,
+    onlineDiskExpansion: true,
+  },
 };
 
 /** A capability a request needs, in one shape for the three kinds of table entry. */
@@ -182,9 +197,12 @@ export function isSupported(type: ProviderType, request: CapabilityRequest): boo
   }
 }
 
-/** The provider types that can do what the request needs (for messages that say what would be accepted). */
+/** Types a message never suggests to a user: the simulated hypervisor supports everything. */
+const NEVER_SUGGESTED: readonly ProviderType[] = ['mock'];
+
+/** The real provider types that can do what the request needs (for messages that say what would be accepted). */
 export function providerTypesSupporting(request: CapabilityRequest): ProviderType[] {
-  return PROVIDER_TYPES.filter((type) => isSupported(type, request));
+  return PROVIDER_TYPES.filter((type) => !NEVER_SUGGESTED.includes(type) && isSupported(type, request));
 }
 
 /** A VMClass's firmware as the table knows it: unset is the CRD default BIOS, `EFI` is `UEFI`. */

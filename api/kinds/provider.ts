@@ -66,7 +66,7 @@ export const ProviderSpec = Type.Object({
     }, { description: "Service defines the service configuration" })),
     tolerations: Type.Optional(Type.Array(Toleration, { description: "Tolerations allow pods to schedule onto nodes with matching taints", maxItems: 20 })),
   }, { description: "Runtime defines how the provider is executed (required)" }),
-  type: StringEnum(["vsphere", "libvirt", "firecracker", "qemu", "proxmox"], { description: "Type specifies the provider type" }),
+  type: StringEnum(["vsphere", "libvirt", "firecracker", "qemu", "proxmox", "mock"], { description: "Type specifies the provider type. `mock` is a simulated hypervisor for tests, benchmarks and the local demo (not in the original)." }),
 }, { description: "ProviderSpec defines the desired state of Provider" });
 export type ProviderSpec = Static<typeof ProviderSpec>;
 

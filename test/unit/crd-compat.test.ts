@@ -22,7 +22,7 @@ const CORRECTIONS: Record<string, string> = {
 };
 
 /** Keys that must agree exactly wherever upstream sets them. */
-const EXACT = ['type', 'format', 'enum', 'default', 'pattern', 'minimum', 'maximum', 'minLength', 'maxLength',
+const EXACT = ['type', 'format', 'default', 'pattern', 'minimum', 'maximum', 'minLength', 'maxLength',
   'minItems', 'maxItems', 'x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields',
   'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-map-type'];
 
@@ -35,6 +35,12 @@ function compare(up: Node, ours: Node | undefined, path: string, problems: strin
     if (key in up && !(`${path}.${key}` in CORRECTIONS) && JSON.stringify(up[key]) !== JSON.stringify(ours[key])) {
       problems.push(`${path}.${key}: upstream ${JSON.stringify(up[key])}, ours ${JSON.stringify(ours[key])}`);
     }
+  }
+  // An enum may grow (accepting more), never lose a value.
+  if (Array.isArray(up.enum) && !(`${path}.enum` in CORRECTIONS)) {
+    const ourValues = (ours.enum as unknown[] | undefined) ?? [];
+    const lost = up.enum.filter((v) => !ourValues.some((o) => JSON.stringify(o) === JSON.stringify(v)));
+    if (lost.length || !Array.isArray(ours.enum)) problems.push(`${path}.enum: upstream ${JSON.stringify(up.enum)}, ours ${JSON.stringify(ours.enum)}`);
   }
   const upRequired = new Set((up.required as string[] | undefined) ?? []);
   for (const r of (ours.required as string[] | undefined) ?? []) {

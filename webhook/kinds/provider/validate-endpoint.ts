@@ -22,6 +22,8 @@ export const ENDPOINT_SCHEMES: Readonly<Record<ProviderType, readonly string[]>>
   libvirt: LIBVIRT_SCHEMES,
   qemu: LIBVIRT_SCHEMES,
   firecracker: ['https://', 'http://', 'tcp://', 'grpc://'],
+  // The simulated hypervisor of tests and the local demo; its state lives on the bus.
+  mock: ['mock://'],
 };
 
 /** Endpoints a message shows as examples of what would be accepted. */
@@ -31,6 +33,7 @@ export const ENDPOINT_EXAMPLES: Readonly<Record<ProviderType, string>> = {
   libvirt: 'qemu+ssh://user@kvm.example.com/system, qemu+tcp://kvm.example.com/system, qemu+tls://kvm.example.com/system or qemu:///system',
   qemu: 'qemu+ssh://user@kvm.example.com/system or qemu:///system',
   firecracker: 'https://fc-agent.example.com:8443',
+  mock: 'mock://local',
 };
 
 export const MESSAGE_SCHEME = (endpoint: string, type: ProviderType): string =>

@@ -9,6 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { VirtualMachine } from '../api/objects.ts';
+import { Backoff } from '../kube/index.ts';
 import { ensureStreams } from '../proto/bus/topology.ts';
 import { listenMaxDeliveries } from './bus/advisory-listener.ts';
 import { deadLetter } from './bus/dead-letter.ts';
@@ -16,7 +17,6 @@ import { createPublisher } from './bus/publisher.ts';
 import { startStatusConsumer, type StatusConsumer } from './bus/status-consumer.ts';
 import type { Config } from './config.ts';
 import { NotLeaderError } from './errors.ts';
-import { Backoff } from './k8s/backoff.ts';
 import { startCaches } from './k8s/caches.ts';
 import { createKubeApi } from './k8s/kube-api.ts';
 import { objectKey } from './k8s/object-key.ts';
@@ -152,10 +152,18 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
       },
     },
     onEvent: (e) => {
-      if (e.type === 'error') {
-        metrics.informerRestarts.inc({ kind: e.kind });
-        log.warn('informer restarting', { kind: e.kind, retryInMs: e.retryInMs, err: e.error });
-      } else log.info('informer synced', { kind: e.kind, count: e.count });
+      switch (e.type) {
+        case 'error':
+          metrics.informerRestarts.inc({ kind: e.kind });
+          log.warn('informer restarting', { kind: e.kind, retryInMs: e.retryInMs, err: e.error });
+          break;
+        case 'listed':
+          log.debug('informer listed', { kind: e.kind, count: e.count });
+          break;
+        case 'synced':
+          log.info('informer synced', { kind: e.kind, count: e.count });
+          break;
+      }
     },
   });
 

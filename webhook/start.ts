@@ -3,7 +3,8 @@
  * caller gives (the real ones in main.ts, test rules in the local stack's tests).
  */
 import { KubeConfig } from '@kubernetes/client-node';
-import { startWebhookCaches, type CacheEvent, type WebhookCaches } from './cache/index.ts';
+import type { InformerEvent } from '../kube/index.ts';
+import { startWebhookCaches, type WebhookCaches } from './cache/index.ts';
 import type { WebhookConfig } from './config.ts';
 import type { Logger } from './log.ts';
 import { createWebhookMetrics, startWebhookServer, type RuleSet, type WebhookMetrics, type WebhookServer } from './server/index.ts';
@@ -34,7 +35,7 @@ export function loadKubeConfig(path?: string): KubeConfig {
 }
 
 /** Logs what the caches report: errors at warn (they retry by themselves), the rest at info. */
-export function logCacheEvent(log: Logger, event: CacheEvent): void {
+export function logCacheEvent(log: Logger, event: InformerEvent): void {
   switch (event.type) {
     case 'error':
       log.warn('cache list/watch failed; restarting', { kind: event.kind, error: event.error, retryInMs: event.retryInMs });
@@ -43,7 +44,7 @@ export function logCacheEvent(log: Logger, event: CacheEvent): void {
       log.debug('cache listed', { kind: event.kind, count: event.count });
       break;
     case 'synced':
-      log.info('cache synced', { kind: event.kind });
+      log.info('cache synced', { kind: event.kind, count: event.count });
       break;
   }
 }

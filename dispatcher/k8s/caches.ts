@@ -6,9 +6,9 @@
  */
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { Provider, VirtualMachine, VMClass, VMImage, VMNetworkAttachment } from '../../api/objects.ts';
+import { startInformer, type AnyObject, type Informer, type InformerEvent, type InformerHandlers } from '../../kube/index.ts';
 import type { DependencyKind } from '../resolve/dependencies.ts';
 import type { Lookup } from '../resolve/types.ts';
-import { startInformer, type AnyObject, type Informer, type InformerEvent, type InformerHandlers } from './informer.ts';
 import type { KubeApi, WatchedKind } from './kube-api.ts';
 
 export interface CacheHandlers {

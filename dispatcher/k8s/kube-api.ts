@@ -9,8 +9,8 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../api/crd.ts';
 import type { VirtualMachine } from '../../api/objects.ts';
+import type { ObjectList } from '../../kube/index.ts';
 import { isNotFound } from '../errors.ts';
-import type { ObjectList } from './informer.ts';
 
 export const PLURALS = {
   VirtualMachine: 'virtualmachines',

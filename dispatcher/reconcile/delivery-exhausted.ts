@@ -22,7 +22,7 @@ import type { StatusWriter } from '../status/status-writer.ts';
 import type { CommandLedger } from './ledger.ts';
 
 export interface DeliveryExhaustedDeps {
-  vms: { list(): VirtualMachine[]; get(namespace: string, name: string): VirtualMachine | undefined };
+  vms: { list(): readonly VirtualMachine[]; get(namespace: string, name: string): VirtualMachine | undefined };
   vmKeyByUid(uid: string): string | undefined;
   jsm: JetStreamManager;
   ledger: CommandLedger;

@@ -1,7 +1,8 @@
 /**
- * The informer's restart loop against a scripted HTTP apiserver stand-in: client-node's ListWatch
- * stops for good on a failed list or watch; ours lists and watches again after a backoff and
- * keeps the cache answering from memory throughout.
+ * The shared informer (kube/) behind the webhook's caches and the dispatcher's, against a
+ * scripted HTTP apiserver stand-in: client-node's ListWatch stops for good on a failed list or
+ * watch; ours lists and watches again after a backoff and keeps the cache answering from memory
+ * throughout, handing changes to the handlers.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import { startInformer, type CacheEvent, type Informer } from '../../webhook/cache/index.ts';
+import { startInformer, type Informer, type InformerEvent, type InformerOptions } from '../../kube/index.ts';
 
 const PATH = '/apis/infra.virtrigaud.io/v1beta1/vmclasses';
 
@@ -81,9 +82,10 @@ describe('informer cache restart loop', function () {
   this.timeout(20_000);
   let api: ScriptedApiserver;
   let informer: Informer<KubernetesObject> | undefined;
-  const seen: CacheEvent[] = [];
+  const seen: InformerEvent[] = [];
 
-  const start = async (user: Record<string, unknown> = {}) => {
+  type Extra = Pick<InformerOptions<KubernetesObject>, 'handlers' | 'transform'>;
+  const start = async (user: Record<string, unknown> = {}, extra: Extra = {}) => {
     const server = await api.listen();
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromOptions({
@@ -101,6 +103,7 @@ describe('informer cache restart loop', function () {
       },
       backoff: { initialMs: 20, maxMs: 200, jitter: 0 },
       onEvent: (e) => seen.push(e),
+      ...extra,
     });
   };
 
@@ -178,5 +181,51 @@ describe('informer cache restart loop', function () {
     const first = informer!.list('ns');
     assert.equal(informer!.list('ns'), first, 'no copy per call');
     assert.deepEqual(informer!.list('other'), []);
+  });
+
+  it('answers a new list once an object of its namespace changes, and the same one for other namespaces', async () => {
+    const other = { ...aClass('z', '5'), metadata: { name: 'z', namespace: 'other', resourceVersion: '5' } };
+    api.lists = [list([aClass('a', '5'), other], '5')];
+    let watch: ServerResponse | undefined;
+    api.watches = [(res) => {
+      api.open.add(res);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      watch = res;
+    }];
+    await start();
+    await informer!.synced;
+    await eventually(() => watch !== undefined, 'the watch');
+    const before = { ns: informer!.list('ns'), other: informer!.list('other'), all: informer!.list() };
+    watch!.write(`${JSON.stringify({ type: 'ADDED', object: aClass('b', '6') })}\n`);
+    await eventually(() => informer!.get('ns', 'b') !== undefined, 'the watched add');
+    assert.notEqual(informer!.list('ns'), before.ns);
+    assert.deepEqual(informer!.list('ns').map((o) => o.metadata?.name).sort(), ['a', 'b']);
+    assert.equal(informer!.list('other'), before.other);
+    assert.notEqual(informer!.list(), before.all);
+    assert.deepEqual(informer!.list('').map((o) => o.metadata?.name).sort(), ['a', 'b', 'z']);
+  });
+
+  it('transforms every object before it is stored or handed to a handler, then calls add, update and delete', async () => {
+    const withData = (name: string, rv: string) => ({ ...aClass(name, rv), data: { secret: 'x' } }) as KubernetesObject;
+    api.lists = [list([withData('a', '5')], '5')];
+    api.watches = [events([
+      { type: 'ADDED', object: withData('b', '6') },
+      { type: 'MODIFIED', object: withData('a', '7') },
+      { type: 'DELETED', object: withData('b', '8') },
+    ], true)];
+    const calls: string[] = [];
+    const record = (verb: string) => (o: KubernetesObject) => {
+      calls.push(`${verb} ${o.metadata?.name} ${'data' in o ? 'with data' : 'stripped'}`);
+      // The store already holds the change when a handler runs.
+      assert.equal(informer!.get('ns', o.metadata?.name ?? '') !== undefined, verb !== 'delete');
+    };
+    await start({}, {
+      transform: (o) => void delete (o as { data?: unknown }).data,
+      handlers: { add: record('add'), update: record('update'), delete: record('delete') },
+    });
+    await informer!.synced;
+    await eventually(() => calls.length === 4, 'four handler calls');
+    assert.deepEqual(calls, ['add a stripped', 'add b stripped', 'update a stripped', 'delete b stripped']);
+    assert.equal('data' in informer!.get('ns', 'a')!, false);
   });
 });

@@ -6,12 +6,17 @@ import { join, relative, resolve, dirname } from 'node:path';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
-/** Which of our top-level folders each part may import (besides itself). */
+/**
+ * Which of our top-level folders each part may import (besides itself). `kube/` is the
+ * Kubernetes plumbing (informers, backoff) of the processes that talk to the apiserver; agents
+ * never do, so it is not theirs to import.
+ */
 const ALLOWED: Record<string, string[]> = {
   api: [],
   proto: [],
-  webhook: ['api'],
-  dispatcher: ['api', 'proto'],
+  kube: [],
+  webhook: ['api', 'kube'],
+  dispatcher: ['api', 'proto', 'kube'],
   'provider-agents': ['proto'],
 };
 /** Packages a part must never import. */
@@ -62,20 +67,33 @@ export function violations(root: string): string[] {
 }
 
 describe('architecture', () => {
-  it('api and proto import nothing of ours; webhook only api; dispatcher only api and proto; agents only proto', () => {
+  it('api, proto and kube import nothing of ours; webhook only api and kube; dispatcher only api, proto and kube; agents only proto', () => {
     assert.deepEqual(violations(ROOT), []);
   });
 
-  it('reports an agent that imports the dispatcher or client-node', () => {
+  it('reports an agent that imports the dispatcher, kube or client-node', () => {
     const tree = mkdtempSync(join(tmpdir(), 'arch-'));
     try {
       mkdirSync(join(tree, 'provider-agents/libvirt'), { recursive: true });
       writeFileSync(join(tree, 'provider-agents/libvirt/create.ts'),
-        "import { x } from '../../dispatcher/queue.ts';\nimport * as k8s from '@kubernetes/client-node';\n");
+        "import { x } from '../../dispatcher/queue.ts';\nimport * as k8s from '@kubernetes/client-node';\n"
+        + "import { Backoff } from '../../kube/index.ts';\n");
       assert.deepEqual(violations(tree), [
         'provider-agents/libvirt/create.ts imports ../../dispatcher/queue.ts (provider-agents may not depend on dispatcher)',
         'provider-agents/libvirt/create.ts imports @kubernetes/client-node',
+        'provider-agents/libvirt/create.ts imports ../../kube/index.ts (provider-agents may not depend on kube)',
       ]);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
+  it('reports kube importing a process that uses it', () => {
+    const tree = mkdtempSync(join(tmpdir(), 'arch-'));
+    try {
+      mkdirSync(join(tree, 'kube'), { recursive: true });
+      writeFileSync(join(tree, 'kube/informer.ts'), "import type { Logger } from '../webhook/log.ts';\n");
+      assert.deepEqual(violations(tree), ['kube/informer.ts imports ../webhook/log.ts (kube may not depend on webhook)']);
     } finally {
       rmSync(tree, { recursive: true, force: true });
     }

@@ -2,19 +2,17 @@
  * The webhook's informer caches: the six kinds the rules look up, watched in every namespace,
  * behind the rules' Lookup interface. Ready once every one has listed.
  */
-import { CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../api/crd.ts';
 import type { Provider, VirtualMachine, VMClass, VMImage, VMNetworkAttachment, VMPlacementPolicy } from '../../api/objects.ts';
+import { startInformer, type AnyObject, type BackoffOptions, type Informer, type InformerEvent, type ObjectList } from '../../kube/index.ts';
 import type { Lookup } from '../framework/types.ts';
-import type { BackoffOptions } from './backoff.ts';
-import { startInformer, type CacheEvent, type Informer } from './informer.ts';
-import type { Store } from './store.ts';
 import { lookupFromStores, type LookupStores } from './lookup.ts';
 
 export interface WebhookCachesOptions {
   kubeConfig: KubeConfig;
   backoff?: BackoffOptions;
-  onEvent?: (event: CacheEvent) => void;
+  onEvent?: (event: InformerEvent) => void;
 }
 
 export interface WebhookCaches {
@@ -29,15 +27,15 @@ export function startWebhookCaches(opts: WebhookCachesOptions): WebhookCaches {
   const api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
   const informers: Informer<unknown>[] = [];
   // The apiserver's objects are ours by its schema validation: the cast is at that boundary.
-  const watch = <T>(kind: string, plural: string): Store<T> => {
-    const informer = startInformer<KubernetesObject>({
+  const watch = <T extends AnyObject>(kind: string, plural: string): Informer<T> => {
+    const informer = startInformer<T>({
       kind,
       path: `/apis/${GROUP}/${VERSION}/${plural}`,
-      list: () => api.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as Promise<KubernetesListObject<KubernetesObject>>,
+      list: () => api.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as Promise<ObjectList<T>>,
       kubeConfig: opts.kubeConfig,
       backoff: opts.backoff,
       onEvent: opts.onEvent,
-    }) as Informer<unknown> as Informer<T>;
+    });
     informers.push(informer);
     return informer;
   };

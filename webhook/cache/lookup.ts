@@ -1,7 +1,7 @@
 /** The rules' Lookup over one Store per kind (informer caches in the process, memory stores in tests). */
 import type { Provider, VirtualMachine, VMClass, VMImage, VMNetworkAttachment, VMPlacementPolicy } from '../../api/objects.ts';
+import { MemoryStore, type Store } from '../../kube/index.ts';
 import type { Lookup } from '../framework/types.ts';
-import { MemoryStore, type Store } from './store.ts';
 
 export interface LookupStores {
   providers: Store<Provider>;

@@ -1,4 +1,4 @@
-/** Exponential backoff with jitter for restart loops (informers that lost their list or watch). */
+/** Exponential backoff with jitter, for restart loops (informers that lost their list or watch, the bus consumer). */
 
 export interface BackoffOptions {
   /** First delay (default 250 ms). */
@@ -13,6 +13,7 @@ export interface BackoffOptions {
 
 export const DEFAULT_BACKOFF: Required<BackoffOptions> = { initialMs: 250, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
+/** Counts consecutive failures; `next()` is the delay before the next attempt, `reset()` follows a success. */
 export class Backoff {
   private readonly opts: Required<BackoffOptions>;
   private attempt = 0;

@@ -1,0 +1,8 @@
+/**
+ * Kubernetes plumbing shared by the processes that talk to the apiserver (webhook, dispatcher):
+ * informers with a restart loop, their stores, and the backoff they retry with.
+ */
+export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+export { startInformer, type Informer, type InformerEvent, type InformerHandlers, type InformerOptions } from './informer.ts';
+export type { AnyObject, ObjectList } from './objects.ts';
+export { MemoryStore, type Store } from './store.ts';

@@ -12,6 +12,10 @@ export const ResourceQuantityPair = Type.Object({
 }, { description: "CPU usage statistics" });
 export type ResourceQuantityPair = Static<typeof ResourceQuantityPair>;
 
+/** The original's endpoint pattern; ours also takes `mock://…` for the simulated hypervisor. */
+export const UPSTREAM_ENDPOINT_PATTERN =
+  "^((https?://[a-zA-Z0-9.-]+(:[0-9]+)?(/.*)?|(tcp|grpc)://[a-zA-Z0-9.-]+:[0-9]+(/.*)?)|qemu(\\+ssh|\\+tcp|\\+tls)?://([a-zA-Z0-9@.-]+(:[0-9]+)?)?(/.*))$";
+
 export const ProviderSpec = Type.Object({
   connectionPooling: Type.Optional(Type.Object({
     connectionTimeout: Type.Optional(Type.String({ description: "ConnectionTimeout is the timeout for establishing connections", default: "30s" })),
@@ -28,7 +32,7 @@ export const ProviderSpec = Type.Object({
     resourcePool: Type.Optional(Type.String({ description: "ResourcePool specifies the default resource pool", maxLength: 255 })),
     storagePod: Type.Optional(Type.String({ description: "StoragePod specifies a vSphere Datastore Cluster (StoragePod) used as the default\nfor automatic datastore selection when no explicit Datastore is specified.", maxLength: 255 })),
   }, { description: "Defaults provides default placement settings" })),
-  endpoint: Type.String({ description: "Endpoint is the provider endpoint URI\nSupports multiple protocols: HTTP(S), TCP, gRPC for general providers\nand LibVirt-specific schemes: qemu://, qemu+ssh://, qemu+tcp://, qemu+tls://", pattern: "^((https?://[a-zA-Z0-9.-]+(:[0-9]+)?(/.*)?|(tcp|grpc)://[a-zA-Z0-9.-]+:[0-9]+(/.*)?)|qemu(\\+ssh|\\+tcp|\\+tls)?://([a-zA-Z0-9@.-]+(:[0-9]+)?)?(/.*))$" }),
+  endpoint: Type.String({ description: "Endpoint is the provider endpoint URI\nSupports multiple protocols: HTTP(S), TCP, gRPC for general providers\nand LibVirt-specific schemes: qemu://, qemu+ssh://, qemu+tcp://, qemu+tls://, and mock:// for the simulated hypervisor", pattern: `^mock://[a-zA-Z0-9.-]*$|${UPSTREAM_ENDPOINT_PATTERN}` }),
   healthCheck: Type.Optional(Type.Object({
     enabled: Type.Optional(Type.Boolean({ description: "Enabled indicates whether health checking is enabled.\n\nDefaults to true. Deliberately NOT `omitempty` — a defaulted bool with\nomitempty has its explicit `false` dropped and re-defaulted to true on\nthe next write (see ProviderTLSSpec.Enabled for the full rationale).", default: true })),
     failureThreshold: Type.Optional(Type.Integer({ description: "FailureThreshold is the number of consecutive failures before marking unhealthy", default: 3, format: "int32", maximum: 10, minimum: 1 })),

@@ -1,7 +1,8 @@
 /**
  * `bash scripts/up.sh`: brings the local VirtRigaud system up and shows it working.
- * Today: a real control plane (etcd, kube-apiserver, kube-controller-manager), our CRDs, the
- * admission webhook, and the original VirtRigaud's examples applied and listed. State lives in .local/stack; the servers keep
+ * A real control plane (etcd, kube-apiserver, kube-controller-manager), our CRDs, the admission
+ * webhook, nats-server with JetStream, the dispatcher and three mock agents; a demo VM applied and
+ * waited for until Ready; the original VirtRigaud's examples applied and listed. State lives in .local/stack; the servers keep
  * running after this command returns; `bash scripts/down.sh` stops them.
  */
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { installCrds } from './stack/crds.ts';
 import { kubectl, kubectlOk } from './stack/kubectl.ts';
 import { STACK_DIR, readStackState, stackRunning, type StackState } from './stack/state.ts';
 import { startLocalWebhook } from './stack/webhook.ts';
+import { startSpine } from './stack/spine.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const EXAMPLES = join(ROOT, '../shared/compat/upstream-examples');
@@ -50,6 +52,23 @@ async function main(): Promise<void> {
   writeFileSync(join(STACK_DIR, 'state.json'), JSON.stringify(state, null, 2));
   say(`webhook serving at ${webhook.url}`);
 
+  say('starting nats-server (JetStream), the dispatcher and 3 mock agent replicas');
+  const spine = await startSpine({ cp, detached: true, agents: 3, provider: { namespace: 'demo', name: 'mock-local', type: 'mock' } });
+  state.pids.push(
+    { name: 'nats-server', pid: spine.nats.process.pid },
+    { name: 'dispatcher', pid: spine.dispatcher.pid },
+    ...spine.agents.map((a) => ({ name: a.name, pid: a.pid })),
+  );
+  writeFileSync(join(STACK_DIR, 'state.json'), JSON.stringify(state, null, 2));
+  say(`NATS at ${spine.nats.url}; logs in ${join(STACK_DIR, 'logs')}`);
+
+  say('applying examples/mock-demo.yaml (Provider of type mock, VMClass, VMImage, VirtualMachine) and waiting for Ready');
+  const started = Date.now();
+  await run(['apply', '--server-side', '--field-manager=virtrigaud-up', '-f', join(ROOT, 'examples/mock-demo.yaml')]);
+  await run(['wait', '--for=condition=Ready', '--timeout=120s', '-n', 'demo', 'vm/web-1']);
+  say(`demo/web-1 is Ready after ${Date.now() - started} ms`);
+  console.log(await run(['get', 'vm', '-n', 'demo', '-o', 'wide']));
+
   if (existsSync(EXAMPLES)) {
     const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(EXAMPLES, f));
     for (const ns of exampleNamespaces(files)) await kubectl(cp.binaries.kubectl, cp.kubeconfig, ['create', 'namespace', ns]);
@@ -66,6 +85,7 @@ async function main(): Promise<void> {
 
   console.log(await run(['get', 'crd', '-l', '!none', '-o', 'custom-columns=CRD:.metadata.name,KIND:.spec.names.kind,SHORT:.spec.names.shortNames']));
   console.log(await run(['get', 'virtrigaud', '-A']));
+  console.log(await run(['get', 'vm', '-n', 'demo']));
   say('up. Use it with:');
   console.log(`  export KUBECONFIG=${cp.kubeconfig}`);
   console.log(`  alias kubectl=${cp.binaries.kubectl}   # the pinned kubectl, same version as the apiserver`);

@@ -40,6 +40,43 @@ export class KubeHttp {
     });
   }
 
+  /**
+   * Follows a watch (GET …?watch=1) and calls `onEvent` for each event until `stop()` is called.
+   * Resolves once the stream is open.
+   */
+  watch(path: string, onEvent: (type: string, object: Record<string, unknown>) => void): Promise<{ stop: () => void }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        { host: this.base.hostname, port: this.base.port, path, method: 'GET', agent: false,
+          ca: this.agent.options.ca, cert: this.agent.options.cert, key: this.agent.options.key },
+        (res) => {
+          if ((res.statusCode ?? 0) >= 300) {
+            reject(new Error(`watch ${path}: ${res.statusCode}`));
+            return;
+          }
+          let buffer = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            buffer += chunk;
+            for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
+              const line = buffer.slice(0, nl);
+              buffer = buffer.slice(nl + 1);
+              if (line.trim()) {
+                const ev = JSON.parse(line) as { type: string; object: Record<string, unknown> };
+                onEvent(ev.type, ev.object);
+              }
+            }
+          });
+          resolve({ stop: () => req.destroy() });
+        },
+      );
+      req.on('error', (err) => {
+        if (!req.destroyed) reject(err);
+      });
+      req.end();
+    });
+  }
+
   close(): void {
     this.agent.destroy();
   }

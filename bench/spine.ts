@@ -1,0 +1,183 @@
+/**
+ * The spine's figures, measured on real servers in one run (issue "the spine"):
+ *   1. throughput: N VirtualMachines applied → Ready through dispatcher → JetStream → instant mock
+ *      agents → status, next to the apiserver's own create+status baseline for N VMs (ratio ≥ 0.5);
+ *   2. idle: commands and status events per minute once every VM is Ready and nothing changes (0);
+ *   3. scale-out: M VMs with 50 ms per mock operation, 1 agent vs 4 agents (≥ 3.5×);
+ *   4. dispatcher memory: its RSS with --rss-vms VMs (default 10,000; ≤ 150 MB) — `--rss-vms 0` skips.
+ *
+ *   npx tsx bench/spine.ts [--count 1000] [--concurrency 32] [--idle-seconds 60]
+ *                          [--scale-vms 200] [--agent-concurrency 2] [--rss-vms 10000]
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { connect } from '@nats-io/transport-node';
+import { API_VERSION } from '../api/crd.ts';
+import { startControlPlane, type ControlPlane } from '../scripts/stack/control-plane.ts';
+import { installCrds } from '../scripts/stack/crds.ts';
+import { startNats } from '../scripts/stack/nats.ts';
+import type { ManagedProcess } from '../scripts/stack/processes.ts';
+import { startAgentFleet, startDispatcherProcess } from '../scripts/stack/spine.ts';
+import { measureApiserverBaseline } from './apiserver-baseline.ts';
+import { KubeHttp } from './lib/kube-http.ts';
+import { formatPhase, percentile, runPhase } from './lib/stats.ts';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '32' },
+    'idle-seconds': { type: 'string', default: '60' },
+    'scale-vms': { type: 'string', default: '200' },
+    'agent-concurrency': { type: 'string', default: '2' },
+    'rss-vms': { type: 'string', default: '10000' },
+  },
+});
+const COUNT = Number(values.count);
+const CONCURRENCY = Number(values.concurrency);
+const IDLE_S = Number(values['idle-seconds']);
+const SCALE_VMS = Number(values['scale-vms']);
+const AGENT_CONCURRENCY = values['agent-concurrency']!;
+const RSS_VMS = Number(values['rss-vms']);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Provider (type mock), VMClass and VMImage a namespace's VMs use. */
+async function seedNamespace(http: KubeHttp, ns: string, provider: string): Promise<void> {
+  await http.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  const base = `/apis/${API_VERSION}/namespaces/${ns}`;
+  await http.send('POST', `${base}/providers`, { apiVersion: API_VERSION, kind: 'Provider', metadata: { name: provider },
+    spec: { type: 'mock', endpoint: 'mock://bench', credentialSecretRef: { name: 'none' }, runtime: { mode: 'Remote', image: 'virtrigaud:bench' } } });
+  await http.send('POST', `${base}/vmclasses`, { apiVersion: API_VERSION, kind: 'VMClass', metadata: { name: 'small' }, spec: { cpu: 1, memory: '1Gi' } });
+  await http.send('POST', `${base}/vmimages`, { apiVersion: API_VERSION, kind: 'VMImage', metadata: { name: 'img' },
+    spec: { source: { http: { url: 'https://images.example.com/img.qcow2' } } } });
+}
+
+interface ReadyRun {
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Creates `count` VMs and waits until a watch has seen every one Ready. */
+async function applyUntilReady(http: KubeHttp, ns: string, provider: string, count: number, timeoutMs: number): Promise<ReadyRun> {
+  const created = new Map<string, number>();
+  const ready = new Map<string, number>();
+  let allReady!: () => void;
+  const done = new Promise<void>((resolve) => (allReady = resolve));
+  const watch = await http.watch(`/apis/${API_VERSION}/namespaces/${ns}/virtualmachines?watch=1`, (_type, obj) => {
+    const name = (obj.metadata as { name: string }).name;
+    const conditions = ((obj.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions) ?? [];
+    if (!ready.has(name) && conditions.some((c) => c.type === 'Ready' && c.status === 'True')) {
+      ready.set(name, performance.now());
+      if (ready.size === count) allReady();
+    }
+  });
+  const t0 = performance.now();
+  try {
+    await runPhase('create', count, CONCURRENCY, async (i) => {
+      const name = `vm-${i}`;
+      created.set(name, performance.now());
+      await http.send('POST', `/apis/${API_VERSION}/namespaces/${ns}/virtualmachines`, {
+        apiVersion: API_VERSION, kind: 'VirtualMachine', metadata: { name },
+        spec: { providerRef: { name: provider }, classRef: { name: 'small' }, imageRef: { name: 'img' }, powerState: 'On' },
+      });
+    });
+    const timer = sleep(timeoutMs).then(() => { throw new Error(`only ${ready.size}/${count} VMs Ready after ${timeoutMs} ms`); });
+    await Promise.race([done, timer]);
+  } finally {
+    watch.stop();
+  }
+  const seconds = (Math.max(...ready.values()) - t0) / 1000;
+  const latencies = [...ready].map(([name, t]) => t - created.get(name)!).sort((a, b) => a - b);
+  return { seconds, perSecond: count / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+function rssMiB(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+}
+
+async function main(): Promise<void> {
+  const cp: ControlPlane = await startControlPlane({ controllerManager: false });
+  const nats = await startNats();
+  const logs = join(cp.dir, 'logs');
+  const processes: ManagedProcess[] = [];
+  const http = new KubeHttp(cp.identity, CONCURRENCY + 4);
+  try {
+    await installCrds(cp.binaries.kubectl, cp.kubeconfig);
+    console.log(`spine benchmark: real etcd + kube-apiserver, nats-server (JetStream, file store, sync always),`);
+    console.log(`the dispatcher and mock agents as separate processes, on ${readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length ?? '?'} cores.`);
+    console.log(`Clients create VMs over keep-alive HTTPS (concurrency ${CONCURRENCY}); Ready is seen through a watch.\n`);
+
+    // 1. Baseline and throughput.
+    const base = await measureApiserverBaseline(cp, { count: COUNT, concurrency: CONCURRENCY, namespace: 'baseline' });
+    const baselinePerSecond = COUNT / (base.creates.seconds + base.statusWrites.seconds);
+    console.log('1. apiserver baseline (create, then one status write per VM):');
+    console.log(`   ${formatPhase(base.creates)}\n   ${formatPhase(base.statusWrites)}`);
+    console.log(`   → ${baselinePerSecond.toFixed(0)} VMs/s (create + status)`);
+
+    const dispatcher = startDispatcherProcess(cp.kubeconfig, nats.url, logs, false, { LOG_LEVEL: 'warn' });
+    processes.push(dispatcher);
+    await seedNamespace(http, 'spine', 'mock');
+    processes.push(...startAgentFleet({ natsUrl: nats.url, provider: { namespace: 'spine', name: 'mock', type: 'mock' }, replicas: 2,
+      logDir: logs, env: { AGENT_CONCURRENCY: '32', AGENT_LOG_LEVEL: 'warn' }, label: 'instant' }));
+    const run = await applyUntilReady(http, 'spine', 'mock', COUNT, 300_000);
+    console.log(`   spine: ${COUNT} VMs apply → Ready in ${run.seconds.toFixed(2)} s = ${run.perSecond.toFixed(0)} VMs/s, ` +
+      `p50 ${run.p50Ms.toFixed(0)} ms, p99 ${run.p99Ms.toFixed(0)} ms (2 instant agents)`);
+    console.log(`   ratio to baseline: ${(run.perSecond / baselinePerSecond).toFixed(2)} (target ≥ 0.5)\n`);
+
+    // 2. Idle cost.
+    const nc = await connect({ servers: nats.url });
+    const counts = { commands: 0, events: 0, heartbeats: 0 };
+    nc.subscribe('vr.cmd.>', { callback: () => { counts.commands++; } });
+    nc.subscribe('vr.evt.>', { callback: () => { counts.events++; } });
+    nc.subscribe('vr.hb.>', { callback: () => { counts.heartbeats++; } });
+    await sleep(IDLE_S * 1000);
+    await nc.close();
+    const perMin = (n: number) => ((n * 60) / IDLE_S).toFixed(1);
+    console.log(`2. idle, ${COUNT} Ready VMs, nothing changing, ${IDLE_S} s observed on the bus:`);
+    console.log(`   commands ${perMin(counts.commands)}/min, status events ${perMin(counts.events)}/min (target 0); ` +
+      `agent heartbeats ${perMin(counts.heartbeats)}/min (per agent, not per VM)\n`);
+
+    // 3. Scale-out with 50 ms per operation.
+    console.log(`3. scale-out: ${SCALE_VMS} VMs, mock operations take 50 ms, AGENT_CONCURRENCY=${AGENT_CONCURRENCY} per agent:`);
+    const scaled: Record<number, ReadyRun> = {};
+    for (const replicas of [1, 4]) {
+      const ns = `scale-${replicas}`;
+      await seedNamespace(http, ns, 'mock');
+      const fleet = startAgentFleet({ natsUrl: nats.url, provider: { namespace: ns, name: 'mock', type: 'mock' }, replicas, logDir: logs,
+        env: { AGENT_CONCURRENCY, MOCK_DELAY_MS: '50', AGENT_LOG_LEVEL: 'warn' }, label: ns });
+      processes.push(...fleet);
+      scaled[replicas] = await applyUntilReady(http, ns, 'mock', SCALE_VMS, 600_000);
+      console.log(`   ${replicas} agent(s): ${scaled[replicas]!.perSecond.toFixed(1)} VMs/s (p50 ${scaled[replicas]!.p50Ms.toFixed(0)} ms)`);
+      await Promise.all(fleet.map((a) => a.stop()));
+    }
+    console.log(`   4 agents / 1 agent: ${(scaled[4]!.perSecond / scaled[1]!.perSecond).toFixed(2)}× (target ≥ 3.5×)\n`);
+
+    // 4. Dispatcher memory at RSS_VMS VMs.
+    if (RSS_VMS > 0) {
+      const before = rssMiB(dispatcher.pid);
+      await seedNamespace(http, 'rss', 'mock');
+      processes.push(...startAgentFleet({ natsUrl: nats.url, provider: { namespace: 'rss', name: 'mock', type: 'mock' }, replicas: 2,
+        logDir: logs, env: { AGENT_CONCURRENCY: '32', AGENT_LOG_LEVEL: 'warn' }, label: 'rss' }));
+      const r = await applyUntilReady(http, 'rss', 'mock', RSS_VMS, 1_800_000);
+      await sleep(5000);
+      const after = rssMiB(dispatcher.pid);
+      console.log(`4. dispatcher memory with ${RSS_VMS + COUNT + 2 * SCALE_VMS} VMs cached (${RSS_VMS} more Ready in ${r.seconds.toFixed(0)} s):`);
+      console.log(`   RSS ${after.rss.toFixed(0)} MiB (peak ${after.peak.toFixed(0)} MiB; ${before.rss.toFixed(0)} MiB before) (target ≤ 150 MB)`);
+    }
+  } finally {
+    http.close();
+    await Promise.all(processes.map((p) => p.stop()));
+    await nats.stop();
+    await cp.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -3,18 +3,25 @@
  *
  *   npx tsx bench/webhook-latency.ts [--rate 2000] [--duration 30] [--peak-duration 10] [--connections 32] [--vms 500]
  *
- * Two servers run as child processes (each its own event loop): the real webhook server (real
+ * Three servers run as child processes (each its own event loop): the real webhook server (real
  * rules of webhook/kinds, an in-memory Lookup seeded with a Provider, VMClass, VMImage,
- * VMNetworkAttachment, VMPlacementPolicy and --vms existing VMs under that policy), and a bare
- * express handler that parses the review and allows it. This process is the load generator.
+ * VMNetworkAttachment, VMPlacementPolicy and --vms existing VMs under that policy), a bare
+ * express handler that parses the review and allows it, and the same without express
+ * (bench/lib/allow-all-webhook.ts, for peak throughput). This process is the load generator.
  *
  * 1. Latency: an open loop sends VirtualMachine CREATE reviews (half to the validate path, half
  *    to the mutate path; each needs the class, provider, image, network and policy lookups and a
  *    scan of the existing VMs) at --rate per second for --duration seconds over keep-alive
- *    HTTPS connections. Latency is measured per request from writing it to reading the whole
+ *    HTTPS connections, to the bare handler and then to the webhook, each after a warm-up on
+ *    its own connections. Latency is measured per request from writing it to reading the whole
  *    reply; the figure "from schedule" adds any delay of the sender behind its schedule.
  * 2. Peak: --connections closed loops send back to back for --peak-duration seconds, against
- *    the bare handler and the webhook in turn; throughput is replies per second.
+ *    the bare handlers and the webhook in turn; throughput is replies per second.
+ *
+ * Whether the machine can show 2 ms at all: the bare handler's own p99, measured the same way
+ * just before, is printed next to the webhook's, with the load average and the CPU used by
+ * processes outside the benchmark during each run. The p99 target is judged only when the bare
+ * handler meets it; otherwise the machine (cores, other jobs), not the webhook, sets the figure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -31,6 +38,7 @@ import { serverExt, signLeaf } from '../scripts/stack/pki.ts';
 import { memoryLookup } from '../webhook/cache/index.ts';
 import { mutators, validators } from '../webhook/kinds/index.ts';
 import { admissionPath, createWebhookMetrics, startWebhookServer } from '../webhook/server/index.ts';
+import { cpuSnapshot, cpuUsed, loadAverage } from './lib/cpu.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -162,9 +170,12 @@ interface Target {
   base: string;
 }
 
-async function startTarget(kind: 'webhook' | 'bare', tls: { cert: string; key: string }, vms: number): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname,
-    '--serve', kind, '--cert', tls.cert, '--key', tls.key, '--vms', String(vms)], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** `bare-node`: bench/lib/allow-all-webhook.ts, the same allow-all without express. */
+async function startTarget(kind: 'webhook' | 'bare' | 'bare-node', tls: { cert: string; key: string }, vms: number): Promise<Target> {
+  const args = kind === 'bare-node'
+    ? [new URL('./lib/allow-all-webhook.ts', import.meta.url).pathname, tls.cert, tls.key]
+    : [new URL(import.meta.url).pathname, '--serve', kind, '--cert', tls.cert, '--key', tls.key, '--vms', String(vms)];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once('line', resolve);
@@ -211,6 +222,7 @@ async function openLoop(target: Target, work: Work[], rate: number, seconds: num
   let errors = 0;
   const start = performance.now() + 20;
   const cpu0 = process.cpuUsage();
+  const snap0 = cpuSnapshot({ server: target.child.pid! });
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
@@ -238,9 +250,16 @@ async function openLoop(target: Target, work: Work[], rate: number, seconds: num
   });
   const wall = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const used = cpuUsed(snap0, cpuSnapshot({ server: target.child.pid! }));
   service.sort();
   fromSchedule.sort();
-  return { total, errors, wall, service, fromSchedule, clientCpu: (cpu.user + cpu.system) / 1e6 / wall };
+  return {
+    total, errors, wall, service, fromSchedule, clientCpu: (cpu.user + cpu.system) / 1e6 / wall,
+    /** Server CPU microseconds per request. */
+    serverCpuUs: (used.server! / (total - errors)) * 1e6,
+    /** CPU seconds of processes outside the benchmark during the run. */
+    othersCpu: used.others!,
+  };
 }
 
 /** `connections` loops sending back to back for `seconds`; replies per second. */
@@ -252,6 +271,7 @@ async function closedLoop(target: Target, work: Work[], connections: number, sec
   let next = 0;
   const deadline = performance.now() + seconds * 1000;
   const cpu0 = process.cpuUsage();
+  const snap0 = cpuSnapshot({ server: target.child.pid! });
   const t0 = performance.now();
   await Promise.all(Array.from({ length: connections }, async () => {
     while (performance.now() < deadline) {
@@ -262,8 +282,12 @@ async function closedLoop(target: Target, work: Work[], connections: number, sec
   }));
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const used = cpuUsed(snap0, cpuSnapshot({ server: target.child.pid! }));
   agent.destroy();
-  return { perSecond: done / wall, clientCpu: (cpu.user + cpu.system) / 1e6 / wall };
+  return {
+    perSecond: done / wall, clientCpu: (cpu.user + cpu.system) / 1e6 / wall,
+    serverCpuUs: (used.server! / done) * 1e6, othersCpu: used.others!,
+  };
 }
 
 const ms = (v: number) => `${v.toFixed(3)} ms`;
@@ -324,6 +348,8 @@ async function main(): Promise<void> {
     targets.push(webhook);
     const bare = await startTarget('bare', tls, vms);
     targets.push(bare);
+    const bareNode = await startTarget('bare-node', tls, vms);
+    targets.push(bareNode);
 
     const work: Work[] = Array.from({ length: 1000 }, (_, i) => ({
       url: i % 2 === 0 ? VALIDATE_VM : MUTATE_VM,
@@ -332,6 +358,7 @@ async function main(): Promise<void> {
 
     console.log('VirtRigaud admission webhook benchmark (loopback HTTPS, keep-alive)');
     console.log(`  machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}; servers are child processes, this process generates load`);
+    console.log(`  load average at start: ${loadAverage()}`);
     console.log(`  requests: VirtualMachine CREATE reviews (${(work[0]!.body.length / 1024).toFixed(1)} KiB), half validate, half mutate; `
       + `lookups: provider, class, image, network, placement policy, ${vms} existing VMs under the policy`);
 
@@ -343,31 +370,59 @@ async function main(): Promise<void> {
     console.log(`  sample validate: allowed=${v.response.allowed}${v.response.warnings ? ` warnings=${JSON.stringify(v.response.warnings)}` : ''}`);
     console.log(`  sample mutate patch: ${m.response.patch ? Buffer.from(m.response.patch, 'base64').toString('utf8') : '(none)'}`);
 
-    // Warm-up: JIT and connections.
-    await openLoop(webhook, work, rate, Math.min(3, duration), agent, ca);
+    // Warm-up of both: JIT and connections (a TLS handshake in the measured window is not what is measured).
+    const warmUp = Math.min(3, duration);
+    await openLoop(bare, work, rate, warmUp, agent, ca);
+    await openLoop(webhook, work, rate, warmUp, agent, ca);
 
-    console.log(`\n1. Latency at ${rate} req/s for ${duration} s (open loop; per request: write to last byte of the reply)`);
+    type Loop = Awaited<ReturnType<typeof openLoop>>;
+    const latencyLine = (r: Loop) => `p50 ${ms(quantile(r.service, 0.5))}  p90 ${ms(quantile(r.service, 0.9))}  p99 ${ms(quantile(r.service, 0.99))}`
+      + `  p99.9 ${ms(quantile(r.service, 0.999))}  max ${ms(quantile(r.service, 1))}`;
+    const context = (r: Loop) => `server CPU ${r.serverCpuUs.toFixed(0)} µs/request, client CPU ${(r.clientCpu * 100).toFixed(0)} %, `
+      + `other processes ${r.othersCpu.toFixed(1)} CPU s, load ${loadAverage()}`;
+
+    console.log(`\n1. Latency at ${rate} req/s for ${duration} s each (open loop; per request: write to last byte of the reply)`);
+    const b = await openLoop(bare, work, rate, duration, agent, ca);
+    console.log(`  bare allow-all express handler: ${b.total - b.errors}/${b.total} ok (${((b.total - b.errors) / b.wall).toFixed(0)} req/s achieved)`);
+    console.log(`    ${latencyLine(b)}`);
+    console.log(`    ${context(b)}`);
     const before = await serverBuckets(webhook, agent, ca);
     const r = await openLoop(webhook, work, rate, duration, agent, ca);
     const after = await serverBuckets(webhook, agent, ca);
-    console.log(`  webhook: ${r.total - r.errors}/${r.total} ok in ${r.wall.toFixed(1)} s (${((r.total - r.errors) / r.wall).toFixed(0)} req/s achieved), client CPU ${(r.clientCpu * 100).toFixed(0)} %`);
-    console.log(`    p50 ${ms(quantile(r.service, 0.5))}  p90 ${ms(quantile(r.service, 0.9))}  p99 ${ms(quantile(r.service, 0.99))}  p99.9 ${ms(quantile(r.service, 0.999))}  max ${ms(quantile(r.service, 1))}`);
+    console.log(`  webhook (real rules): ${r.total - r.errors}/${r.total} ok (${((r.total - r.errors) / r.wall).toFixed(0)} req/s achieved)`);
+    console.log(`    ${latencyLine(r)}`);
     console.log(`    from schedule (adds sender lag): p50 ${ms(quantile(r.fromSchedule, 0.5))}  p99 ${ms(quantile(r.fromSchedule, 0.99))}`);
     console.log(`    server side (its histogram: headers parsed → reply handed to the socket): p50 ${bucketQuantile(before, after, 0.5)}  p99 ${bucketQuantile(before, after, 0.99)}`);
-    const b = await openLoop(bare, work, rate, Math.min(duration, 10), agent, ca);
-    console.log(`  bare handler (${Math.min(duration, 10)} s): p50 ${ms(quantile(b.service, 0.5))}  p99 ${ms(quantile(b.service, 0.99))}`);
+    console.log(`    ${context(r)}`);
     agent.destroy();
 
     console.log(`\n2. Peak throughput (${connections} keep-alive connections, back to back, ${peakDuration} s each)`);
     const peakBare = await closedLoop(bare, work, connections, peakDuration, ca);
+    const peakBareNode = await closedLoop(bareNode, work, connections, peakDuration, ca);
     const peakWebhook = await closedLoop(webhook, work, connections, peakDuration, ca);
-    console.log(`  bare allow-all express handler: ${peakBare.perSecond.toFixed(0)} req/s (client CPU ${(peakBare.clientCpu * 100).toFixed(0)} %)`);
-    console.log(`  webhook (real rules):           ${peakWebhook.perSecond.toFixed(0)} req/s (client CPU ${(peakWebhook.clientCpu * 100).toFixed(0)} %)`);
-    console.log(`  webhook / bare: ${((peakWebhook.perSecond / peakBare.perSecond) * 100).toFixed(0)} %`);
-    if (peakBare.clientCpu > 0.9) console.log('  note: the load generator was near one full core: the bare figure is bounded by the client, not the server');
+    const peakLine = (p: Awaited<ReturnType<typeof closedLoop>>) => `${p.perSecond.toFixed(0)} req/s (server CPU ${p.serverCpuUs.toFixed(0)} µs/request, `
+      + `client CPU ${(p.clientCpu * 100).toFixed(0)} %, other processes ${p.othersCpu.toFixed(1)} CPU s)`;
+    console.log(`  bare allow-all express handler: ${peakLine(peakBare)}`);
+    console.log(`  bare allow-all node:https:      ${peakLine(peakBareNode)}`);
+    console.log(`  webhook (real rules):           ${peakLine(peakWebhook)}`);
+    console.log(`  webhook / bare express: ${((peakWebhook.perSecond / peakBare.perSecond) * 100).toFixed(0)} %; `
+      + `webhook / bare node:https: ${((peakWebhook.perSecond / peakBareNode.perSecond) * 100).toFixed(0)} % `
+      + '(the webhook answers admission paths without express, so the second is the one that shows what the rules cost)');
+    for (const [name, p] of [['bare express', peakBare], ['bare node:https', peakBareNode], ['webhook', peakWebhook]] as const) {
+      if (p.clientCpu > 0.9) console.log(`  note: the load generator was near one full core against ${name}: that figure is bounded by the client, not the server`);
+    }
 
-    const targetsMet = quantile(r.service, 0.99) <= 2 ? 'met' : 'NOT met';
-    console.log(`\nTarget p99 ≤ 2 ms at ${rate} req/s: ${targetsMet}; target peak ≥ 80 % of bare: ${peakWebhook.perSecond >= 0.8 * peakBare.perSecond ? 'met' : 'NOT met'}`);
+    const p99 = quantile(r.service, 0.99);
+    const bareP99 = quantile(b.service, 0.99);
+    const others = Math.max(b.othersCpu, r.othersCpu, peakBare.othersCpu, peakBareNode.othersCpu, peakWebhook.othersCpu);
+    console.log(`\nload average at end: ${loadAverage()}; other processes used up to ${others.toFixed(1)} CPU s in a run`);
+    let verdict: string;
+    if (p99 <= 2) verdict = 'met';
+    else if (bareP99 > 2) verdict = `not judged: the bare handler's own p99 is ${ms(bareP99)} on this machine, so 2 ms cannot be shown here (webhook ${ms(p99)}, ${(p99 - bareP99 >= 0 ? '+' : '')}${(p99 - bareP99).toFixed(3)} ms over bare)`;
+    else verdict = `NOT met (bare handler p99 ${ms(bareP99)})`;
+    console.log(`Target p99 ≤ 2 ms at ${rate} req/s: ${verdict}`);
+    console.log(`Target peak ≥ 80 % of bare: ${peakWebhook.perSecond >= 0.8 * peakBare.perSecond ? 'met' : 'NOT met'}`);
+    if (others > 1) console.log('  (other processes used the machine during the runs: rerun when it is idle before judging)');
   } finally {
     for (const t of targets) t.child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });

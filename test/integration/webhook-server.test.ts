@@ -302,6 +302,53 @@ describe('webhook server (HTTPS, test rules)', function () {
       assert.match(text, /virtrigaud_webhook_denials_total\{kind="VMClass",rule="test-cpu-max"\} 1/);
       assert.match(text, /virtrigaud_webhook_denials_total\{kind="VirtualMachine",rule="test-disk-names"\} 2/);
       assert.match(text, /virtrigaud_webhook_request_duration_seconds_bucket\{le="0.002",path="\/validate-infra-virtrigaud-io-v1beta1-vmclass"\} [1-9]/);
+      assert.match(text, /virtrigaud_webhook_tls_connections_total [1-9]/);
+    });
+  });
+
+  describe('the apiserver\'s way of calling', () => {
+    it('serves the path with the query the apiserver appends (?timeout=5s), and only the exact path', async () => {
+      const r = await review(`${VALIDATE}-vmclass?timeout=5s`, aReview(aVmClass('q'), { uid: 'u-q' }));
+      assert.deepEqual(r.response, { uid: 'u-q', allowed: true });
+      const m = await review(`${MUTATE}-virtualmachine?timeout=5s`, aReview(aVirtualMachine('q')));
+      assert.equal(m.response.allowed, true);
+      for (const path of [`${VALIDATE}-vmclass/`, `${VALIDATE}-VMClass`, `${VALIDATE}-vmclass/x?timeout=5s`]) {
+        assert.equal((await post(`${server.url}${path}`, aReview(aVmClass('a')), { ca, agent })).status, 404, path);
+      }
+    });
+
+    it('keeps connections alive: many reviews, one handshake each connection', async () => {
+      const one = new Agent({ keepAlive: true, maxSockets: 1 });
+      const count = async () => Number(/virtrigaud_webhook_tls_connections_total (\d+)/.exec((await get(`${server.url}/metrics`, ca, false)).body)?.[1]);
+      try {
+        const before = await count();
+        for (let i = 0; i < 5; i++) {
+          const reply = await post(`${server.url}${VALIDATE}-vmclass?timeout=5s`, aReview(aVmClass(`k${i}`)), { ca, agent: one });
+          assert.equal(reply.status, 200);
+        }
+        // The five reviews' connection, and the metrics request's own.
+        assert.equal(await count(), before + 2);
+      } finally {
+        one.destroy();
+      }
+    });
+
+    it('stops at once when connections are idle or never sent a request (the apiserver opens spares)', async () => {
+      const s = await started(tls, TEST_RULES, lookup, () => true);
+      const idle = new Agent({ keepAlive: true });
+      const spare = await new Promise<ReturnType<typeof tlsConnect>>((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: s.port, ca, servername: 'localhost' }, () => resolve(socket));
+        socket.on('error', reject);
+      });
+      try {
+        assert.equal((await post(`${s.url}${VALIDATE}-vmclass`, aReview(aVmClass('a')), { ca, agent: idle })).status, 200);
+        const t0 = Date.now();
+        await s.close();
+        assert.ok(Date.now() - t0 < 2000, `close() took ${Date.now() - t0} ms`);
+      } finally {
+        spare.destroy();
+        idle.destroy();
+      }
     });
   });
 

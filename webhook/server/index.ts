@@ -1,6 +1,6 @@
 /** The admission server: HTTPS app, review decoding, response building, JSON patches, metrics. */
 export { admit, mutateRequest, validateRequest, SPEC_REQUIRED_RULE, type AdmitContext, type AdmitOutcome, type AdmitResult } from './admit.ts';
-export { createAdmissionApp, DEFAULT_MAX_BODY_BYTES, type AdmissionAppOptions } from './app.ts';
+export { createAdmissionApp, createAdmissionListener, DEFAULT_MAX_BODY_BYTES, type AdmissionAppOptions } from './app.ts';
 export { BadReviewError, RuleCrashError, TlsLoadError, type BadReviewCode } from './errors.ts';
 export { applyJsonPatch, cloneJson, diffJson, escapePointerToken, isPlainObject, type JsonPatchOperation } from './json-patch.ts';
 export { createWebhookMetrics, LATENCY_BUCKETS, type RequestOutcome, type WebhookMetrics, type WebhookMetricsOptions } from './metrics.ts';

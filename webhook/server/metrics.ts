@@ -15,6 +15,8 @@ export interface WebhookMetrics {
   observeDenial(kind: string, rule: string): void;
   /** A TLS certificate reload: `ok` or `failed`. */
   observeTlsReload(result: 'ok' | 'failed'): void;
+  /** A client connection completed its TLS handshake (requests per connection = requests / connections). */
+  observeConnection(): void;
 }
 
 export interface WebhookMetricsOptions {
@@ -53,6 +55,11 @@ export function createWebhookMetrics(opts: WebhookMetricsOptions = {}): WebhookM
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const connections = new Counter({
+    name: 'virtrigaud_webhook_tls_connections_total',
+    help: 'Client connections accepted (TLS handshakes completed); the apiserver keeps its connections alive',
+    registers: [registry],
+  });
   return {
     registry,
     observeRequest(path, outcome, seconds) {
@@ -64,6 +71,9 @@ export function createWebhookMetrics(opts: WebhookMetricsOptions = {}): WebhookM
     },
     observeTlsReload(result) {
       reloads.inc({ result });
+    },
+    observeConnection() {
+      connections.inc();
     },
   };
 }

@@ -1,11 +1,17 @@
 /**
- * The HTTPS admission server: the app of app.ts behind TLS from files, the certificate swapped in
- * (server.setSecureContext) when the files change, closed gracefully.
+ * The HTTPS admission server: the request listener of app.ts behind TLS from files, the
+ * certificate swapped in (server.setSecureContext) when the files change, closed gracefully.
+ *
+ * HTTP/1.1 only: the apiserver calls webhooks over HTTP/1.1 (it sets NextProtos to http/1.1 for
+ * every Service-referenced and non-loopback webhook, kubernetes/kubernetes#75791) and keeps its
+ * connections alive, so a connection's TLS handshake is paid once, not per review.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { silentLogger } from '../log.ts';
-import { createAdmissionApp, type AdmissionAppOptions } from './app.ts';
+import { createAdmissionListener, type AdmissionAppOptions } from './app.ts';
 import { loadTlsPair, watchTlsFiles, type TlsFiles } from './tls.ts';
 
 export interface WebhookServerOptions extends AdmissionAppOptions, TlsFiles {
@@ -37,8 +43,34 @@ const DEFAULT_SHUTDOWN_GRACE_MS = 5_000;
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   const log = opts.log ?? silentLogger;
   const pair = loadTlsPair(opts);
-  const app = createAdmissionApp(opts);
-  const server = createServer({ ...pair, minVersion: 'TLSv1.2' }, app);
+  const listener = createAdmissionListener(opts);
+  // Requests in flight per connection, so close() can end every connection with none at once: node's
+  // closeIdleConnections() skips a connection that never carried a request (the apiserver's
+  // client opens spares), and close() would wait for the grace period to cut those.
+  const inFlight = new Map<TLSSocket, number>();
+  let closing = false;
+  const track = (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket as TLSSocket;
+    inFlight.set(socket, (inFlight.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (inFlight.get(socket) ?? 1) - 1;
+      if (!inFlight.has(socket)) return;
+      inFlight.set(socket, left);
+      if (closing && left === 0) socket.destroySoon();
+    });
+    listener(req, res);
+  };
+  const server = createServer({ ...pair, minVersion: 'TLSv1.2' }, track);
+  server.on('secureConnection', (socket: TLSSocket) => {
+    // A handshake that completes while closing: no request has started on it yet.
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    opts.metrics.observeConnection();
+    inFlight.set(socket, 0);
+    socket.once('close', () => inFlight.delete(socket));
+  });
   server.keepAliveTimeout = KEEP_ALIVE_MS;
   server.headersTimeout = REQUEST_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
@@ -74,19 +106,23 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   const { port } = server.address() as AddressInfo;
   const urlHost = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
 
-  let closing: Promise<void> | undefined;
+  let closed: Promise<void> | undefined;
   const close = () => {
-    closing ??= new Promise<void>((resolve) => {
+    closed ??= new Promise<void>((resolve) => {
+      closing = true;
       watcher.close();
-      const force = setTimeout(() => server.closeAllConnections(), opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+      const force = setTimeout(() => {
+        for (const socket of inFlight.keys()) socket.destroy();
+        server.closeAllConnections();
+      }, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       force.unref();
       server.close(() => {
         clearTimeout(force);
         resolve();
       });
-      server.closeIdleConnections();
+      for (const [socket, requests] of inFlight) if (requests === 0) socket.destroy();
     });
-    return closing;
+    return closed;
   };
   return { host: opts.host, port, url: `https://${urlHost}:${port}`, server, reloadTls: watcher.check, close };
 }

@@ -8,22 +8,9 @@ import type { Driver } from './core/driver.ts';
 import { startAgent } from './core/agent.ts';
 import { createLogger, type Logger } from './core/log.ts';
 import { startGrpcServer } from './grpc/server.ts';
-import { MockDriver } from './mock/driver.ts';
-import { loadMockConfig } from './mock/config.ts';
+import { openDriver } from './drivers.ts';
 
 const USAGE = 'usage: main.ts agent <vsphere|libvirt|proxmox|mock>';
-
-async function openDriver(config: AgentConfig, env: NodeJS.ProcessEnv): Promise<Driver> {
-  switch (config.provider.type) {
-    case 'mock': {
-      const mock = loadMockConfig(env);
-      return MockDriver.open({ natsServers: config.natsServers, provider: config.provider, actor: config.agentId, ...mock });
-    }
-    default:
-      // One issue per hypervisor brings its driver.
-      throw new ConfigError([`provider type ${config.provider.type} has no driver in this build yet`]);
-  }
-}
 
 async function main(argv: string[]): Promise<number> {
   const [command, type] = argv;

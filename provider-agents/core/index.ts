@@ -15,3 +15,4 @@ export { extractTraceContext, injectTraceContext, w3cTraceContext, TRACEPARENT, 
 export { DLQ_HEADER_AGENT, DLQ_HEADER_KIND, DLQ_HEADER_REASON, DLQ_HEADER_SUBJECT } from './dead-letter.ts';
 export { ackDeadlineMs, workingIntervalMs } from './working.ts';
 export { AGENT_VERSION } from './version.ts';
+export { Credentials, loadConnection, DEFAULT_CREDENTIALS_DIR, type ProviderConnection } from './connection.ts';

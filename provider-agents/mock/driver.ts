@@ -20,7 +20,7 @@ import {
 import type { Driver, OperationContext, ReconfigureResult } from '../core/driver.ts';
 import { PermanentError, TransientError } from '../core/errors.ts';
 import { FaultPlan, MOCK_OPS, type MockFault, type MockOp } from './faults.ts';
-import { MockStore, mockBucketName, type MockSnapshot, type MockVm, type Overlap } from './store.ts';
+import { MockStore, mockBucketName, type MockSnapshot, type MockVm, type Overlap, type StoredVm } from './store.ts';
 
 /** What the mock claims to support (names as in api/capabilities.ts). */
 export const DEFAULT_MOCK_CAPABILITIES = [
@@ -77,6 +77,9 @@ export class MockDriver implements Driver {
   /** Calls made through this instance, by operation. */
   readonly calls: Record<MockOp, number> = Object.fromEntries(MOCK_OPS.map((op) => [op, 0])) as Record<MockOp, number>;
   private readonly faults: FaultPlan;
+  /** This instance's name for its share of the counters, and its count of VMs created. */
+  private readonly instance = randomUUID().slice(0, 8);
+  private created = 0;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -88,7 +91,11 @@ export class MockDriver implements Driver {
   }
 
   static async open(opts: MockDriverOptions): Promise<MockDriver> {
-    const nc = await connect({ servers: opts.natsServers, name: 'virtrigaud-mock-hypervisor', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    const nc = await connect({
+      servers: opts.natsServers, name: 'virtrigaud-mock-hypervisor', maxReconnectAttempts: -1, reconnectTimeWait: 250,
+      // No stack captured per request (a cost on every KV call); timeouts still say what timed out.
+      noAsyncTraces: true,
+    });
     try {
       return new MockDriver(nc, await MockStore.open(nc, mockBucketName(opts.provider)), opts);
     } catch (err) {
@@ -141,14 +148,15 @@ export class MockDriver implements Driver {
   }
 
   /** The stored record of an observed VM; a VM gone meanwhile is a retryable surprise. */
-  private async recordOf(vm: ObservedVM): Promise<MockVm> {
+  private async recordOf(vm: ObservedVM): Promise<StoredVm> {
     const rec = await this.store.getById(vm.id);
     if (!rec) throw new TransientError(`expected VM ${vm.id} on the mock hypervisor, it is gone`, { reason: 'VMVanished' });
-    return rec.value;
+    return rec;
   }
 
-  private async change(id: string, f: (vm: MockVm) => MockVm | undefined): Promise<ObservedVM> {
-    const vm = await this.store.update(id, f);
+  /** Read-modify-write of a VM; `known` (just read) saves the read unless someone wrote since. */
+  private async change(id: string, f: (vm: MockVm) => MockVm | undefined, known?: StoredVm): Promise<ObservedVM> {
+    const vm = await this.store.update(id, f, known);
     if (!vm) throw new TransientError(`expected VM ${id} on the mock hypervisor, it is gone`, { reason: 'VMVanished' });
     return toObserved(vm);
   }
@@ -189,9 +197,13 @@ export class MockDriver implements Driver {
 
   /** Claims the uid, then writes the VM; finds the VM instead when the uid is already on one. */
   private async createVm(uid: string, spec: { name: string; cpus: number; memoryMib: number; generation: bigint }): Promise<ObservedVM> {
-    const id = await this.store.claim(uid, `vm-${randomUUID().slice(0, 8)}`);
-    const existing = await this.store.getById(id);
-    if (existing) return toObserved(existing.value);
+    const fresh = `vm-${randomUUID().slice(0, 8)}`;
+    const id = await this.store.claim(uid, fresh);
+    // The uid was on a VM already (an earlier create, perhaps one that died half-way): that one.
+    if (id !== fresh) {
+      const existing = await this.store.getById(id);
+      if (existing) return toObserved(existing.value);
+    }
     const vm: MockVm = {
       id,
       uid,
@@ -206,7 +218,7 @@ export class MockDriver implements Driver {
       createdUnixMs: Date.now(),
     };
     if (await this.store.putNew(vm)) {
-      await this.store.increment('stats.creates');
+      await this.store.putShare('stats.creates', this.instance, ++this.created);
       return toObserved(vm);
     }
     return toObserved((await this.store.getById(id))!.value);
@@ -214,24 +226,24 @@ export class MockDriver implements Driver {
 
   async reconfigure(vm: ObservedVM, desired: DesiredVM, ctx: OperationContext): Promise<ReconfigureResult> {
     const rec = await this.recordOf(vm);
-    return this.run('reconfigure', rec.uid, ctx, async () => {
+    return this.run('reconfigure', rec.value.uid, ctx, async () => {
       const cpus = desired.class?.cpus || 0;
       const memoryMib = Number(desired.class?.memoryMib ?? 0n);
       const observed = await this.change(vm.id, (r) => {
         if ((!cpus || r.cpus === cpus) && (!memoryMib || r.memoryMib === memoryMib)) return undefined;
         return { ...r, cpus: cpus || r.cpus, memoryMib: memoryMib || r.memoryMib };
-      });
+      }, rec);
       return { vm: observed, restartRequired: [] };
     });
   }
 
   async setPower(vm: ObservedVM, state: PowerState, _gracefulTimeoutSeconds: number, ctx: OperationContext): Promise<ObservedVM> {
     const rec = await this.recordOf(vm);
-    return this.run('setPower', rec.uid, ctx, () => this.change(vm.id, (r) => {
+    return this.run('setPower', rec.value.uid, ctx, () => this.change(vm.id, (r) => {
       const power = state === PowerState.ON ? 'on' : 'off';
       if (state === PowerState.UNSPECIFIED || r.power === power) return undefined;
       return { ...r, power, ips: power === 'on' ? [ipFor(r.id)] : [] };
-    }));
+    }, rec));
   }
 
   async destroy(vm: ObservedVM, ctx: OperationContext): Promise<void> {
@@ -258,15 +270,15 @@ export class MockDriver implements Driver {
 
   async release(vm: ObservedVM, ctx: OperationContext): Promise<void> {
     const rec = await this.recordOf(vm);
-    await this.run('release', rec.uid, ctx, async () => {
+    await this.run('release', rec.value.uid, ctx, async () => {
       await this.change(vm.id, (r) => ({ ...r, uid: '', adopted: false, generation: '0' }));
-      if (rec.uid) await this.store.unclaim(rec.uid);
+      if (rec.value.uid) await this.store.unclaim(rec.value.uid);
     });
   }
 
   async snapshotCreate(vm: ObservedVM, req: SnapshotCreate, ctx: OperationContext): Promise<SnapshotInfo> {
     const rec = await this.recordOf(vm);
-    return this.run('snapshotCreate', rec.uid, ctx, async () => {
+    return this.run('snapshotCreate', rec.value.uid, ctx, async () => {
       const id = `snap-${randomUUID().slice(0, 8)}`;
       const after = await this.change(vm.id, (r) => {
         if (req.snapshotUid && r.snapshots.some((s) => s.snapshotUid === req.snapshotUid)) return undefined;
@@ -279,17 +291,17 @@ export class MockDriver implements Driver {
 
   async snapshotRevert(vm: ObservedVM, snapshotId: string, ctx: OperationContext): Promise<ObservedVM> {
     const rec = await this.recordOf(vm);
-    return this.run('snapshotRevert', rec.uid, ctx, async () => {
-      if (!rec.snapshots.some((s) => s.id === snapshotId)) {
+    return this.run('snapshotRevert', rec.value.uid, ctx, async () => {
+      if (!rec.value.snapshots.some((s) => s.id === snapshotId)) {
         throw new PermanentError(`expected snapshot ${snapshotId} on VM ${vm.id}, found none`, { reason: 'SnapshotNotFound' });
       }
-      return toObserved(rec);
+      return toObserved(rec.value);
     });
   }
 
   async snapshotDelete(vm: ObservedVM, snapshotId: string, ctx: OperationContext): Promise<void> {
     const rec = await this.recordOf(vm);
-    await this.run('snapshotDelete', rec.uid, ctx, () => this.change(vm.id, (r) => {
+    await this.run('snapshotDelete', rec.value.uid, ctx, () => this.change(vm.id, (r) => {
       if (!r.snapshots.some((s) => s.id === snapshotId)) return undefined;
       return { ...r, snapshots: r.snapshots.filter((s) => s.id !== snapshotId) };
     }));
@@ -300,18 +312,18 @@ export class MockDriver implements Driver {
     // The clone keeps the source's size unless the target asks for another.
     return this.run('clone', targetUid, ctx, () => this.createVm(targetUid, {
       name: target.class?.name ?? '',
-      cpus: target.class?.cpus || src.cpus,
-      memoryMib: Number(target.class?.memoryMib || BigInt(src.memoryMib)),
+      cpus: target.class?.cpus || src.value.cpus,
+      memoryMib: Number(target.class?.memoryMib || BigInt(src.value.memoryMib)),
       generation: ctx.generation ?? 0n,
     }), false);
   }
 
   async recordGeneration(vm: ObservedVM, generation: bigint, ctx: OperationContext): Promise<ObservedVM> {
     const rec = await this.recordOf(vm);
-    return this.run('recordGeneration', rec.uid, ctx, () => this.change(vm.id, (r) => {
+    return this.run('recordGeneration', rec.value.uid, ctx, () => this.change(vm.id, (r) => {
       const next = maxGeneration(r.generation, generation);
       return next === r.generation ? undefined : { ...r, generation: next };
-    }));
+    }, rec));
   }
 
   async close(): Promise<void> {

@@ -8,7 +8,7 @@
  *   uid.<uid>           identity: the id of the VM carrying that object uid (created once, CAS)
  *   busy.<uid>          an operation in progress on the VM (only with overlap detection)
  *   overlap.<uid>.<n>   two operations on one VM at once: what the tests assert never happens
- *   stats.creates       VMs really created (not found again)
+ *   stats.creates.<d>   VMs really created (not found again) by driver instance <d>; summed
  */
 import { StorageType } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
@@ -54,6 +54,12 @@ export interface Overlap {
   second: BusyMarker;
 }
 
+/** A VM record with the KV revision it was read at. */
+export interface StoredVm {
+  value: MockVm;
+  revision: number;
+}
+
 export function mockBucketName(provider: { namespace: string; name: string }): string {
   return `VR_MOCK_HV_${provider.namespace}_${provider.name}`;
 }
@@ -74,7 +80,7 @@ export class MockStore {
   }
 
   /** The VM record by hypervisor id. */
-  getById(id: string): Promise<{ value: MockVm; revision: number } | undefined> {
+  getById(id: string): Promise<StoredVm | undefined> {
     return this.read<MockVm>(`vm.${id}`);
   }
 
@@ -110,10 +116,13 @@ export class MockStore {
     }
   }
 
-  /** Read-modify-write with compare-and-set; `change` returns undefined to leave the VM alone. */
-  async update(id: string, change: (vm: MockVm) => MockVm | undefined): Promise<MockVm | undefined> {
+  /**
+   * Read-modify-write with compare-and-set; `change` returns undefined to leave the VM alone.
+   * `known` (a record just read) saves the first read; a conflict reads again.
+   */
+  async update(id: string, change: (vm: MockVm) => MockVm | undefined, known?: StoredVm): Promise<MockVm | undefined> {
     for (let i = 0; i < MAX_CAS_ATTEMPTS; i++) {
-      const current = await this.getById(id);
+      const current = i === 0 && known ? known : await this.getById(id);
       if (!current) return undefined;
       const next = change(structuredClone(current.value));
       if (!next) return current.value;
@@ -131,24 +140,18 @@ export class MockStore {
     await this.kv.delete(`vm.${id}`);
   }
 
-  /** Adds one to a counter key (CAS loop). */
-  async increment(key: string): Promise<number> {
-    for (let i = 0; i < MAX_CAS_ATTEMPTS * 5; i++) {
-      const current = await this.read<number>(key);
-      const next = (current?.value ?? 0) + 1;
-      try {
-        if (current) await this.kv.update(key, JSON.stringify(next), current.revision);
-        else await this.kv.create(key, JSON.stringify(next));
-        return next;
-      } catch (err) {
-        if (!isRevisionConflict(err)) throw err;
-      }
-    }
-    throw new Error(`${key}: too many concurrent writers`);
+  /**
+   * Sets this writer's share of a counter (`<key>.<writer>`): each driver instance counts its own,
+   * so concurrent agents never contend on one key; `counter(key)` sums the shares.
+   */
+  async putShare(key: string, writer: string, value: number): Promise<void> {
+    await this.kv.put(`${key}.${writer}`, JSON.stringify(value));
   }
 
+  /** A counter: the key itself plus every writer's share of it. */
   async counter(key: string): Promise<number> {
-    return (await this.read<number>(key))?.value ?? 0;
+    const shares = await this.values<number>(key);
+    return ((await this.read<number>(key))?.value ?? 0) + shares.reduce((a, b) => a + b, 0);
   }
 
   /** Marks an operation on `uid` as running; records an overlap if another one still runs. */

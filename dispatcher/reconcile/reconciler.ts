@@ -15,6 +15,7 @@ import { timestamp } from '../status/conditions.ts';
 import type { FinalizerOutcome } from '../status/finalizers.ts';
 import { newestCommand } from '../status/model.ts';
 import { applyIntent } from '../status/mutations.ts';
+import type { StatusIntent } from '../status/model.ts';
 import type { StatusMutation, StatusWriter } from '../status/status-writer.ts';
 import { decide, type Decision, type DecisionReason } from './decide.ts';
 import type { CommandLedger } from './ledger.ts';
@@ -31,6 +32,13 @@ export interface ReconcilerDeps {
   metrics: DispatcherMetrics;
   log: Logger;
   redispatchAfterExhaustedMs: number;
+  /**
+   * How long the "command published" status waits for the agent's answer so both go in one
+   * status write (0: written at once).
+   */
+  statusCoalesceMs?: number;
+  /** A status write the reconcile did not wait for failed: reconcile the key again (rate-limited). */
+  retryLater?: (key: string) => void;
   now?: () => number;
 }
 
@@ -40,10 +48,20 @@ function ensureLeader(signal: AbortSignal, what: string): void {
   if (signal.aborted) throw new NotLeaderError(what);
 }
 
+/** An intent that cannot change any status (the writer would find nothing to write). */
+function isEmptyIntent(intent: StatusIntent): boolean {
+  return !intent.phase && intent.message === undefined && !intent.lastCommand && intent.conditions.length === 0;
+}
+
 export function createReconciler(deps: ReconcilerDeps): Reconcile {
   const now = deps.now ?? Date.now;
 
-  /** Publishes the planned command; its status change is queued first and settled after the ack. */
+  /**
+   * Publishes the planned command; its status change is queued first (so the agent's answer is
+   * applied after it) and settled after the ack. It then waits up to statusCoalesceMs for that
+   * answer, to go in the same write; the reconcile does not wait for the write: the ledger already
+   * records the command, and a failed write reconciles the VM again, which records it from the ledger.
+   */
   async function dispatch(key: string, vm: VirtualMachine, decision: Decision, signal: AbortSignal, log: Logger): Promise<void> {
     const planned = decision.command!;
     const intent = decision.status!;
@@ -52,17 +70,25 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     const record = intent.lastCommand!;
     deps.ledger.set(uid, record);
     let settle!: (m: StatusMutation | undefined) => void;
-    const written = deps.statusWriter.update(key, uid, new Promise<StatusMutation | undefined>((resolve) => (settle = resolve)));
-    // Awaited below on success; on a failed publish its outcome no longer matters.
-    written.catch(() => {});
+    let published = false;
+    const written = deps.statusWriter.update(
+      key, uid, new Promise<StatusMutation | undefined>((resolve) => (settle = resolve)), { coalesceMs: deps.statusCoalesceMs ?? 0 },
+    );
+    written.catch((err: unknown) => {
+      // On a failed publish its outcome does not matter (the reconcile fails and is retried).
+      if (!published) return;
+      log.warn('status write after publish failed; reconciling again', { commandId: planned.id, err });
+      deps.retryLater?.(key);
+    });
     try {
       ensureLeader(signal, 'publishing a command');
       const pub = await deps.publisher.publish(vm, planned);
       deps.metrics.commandsPublished.inc({ operation: planned.operation, duplicate: String(pub.duplicate) });
-      const published = { ...record, streamSequence: pub.streamSequence, publishedAt: timestamp(pub.publishedAt) };
-      deps.ledger.set(uid, published);
+      const publishedRecord = { ...record, streamSequence: pub.streamSequence, publishedAt: timestamp(pub.publishedAt) };
+      deps.ledger.set(uid, publishedRecord);
       const at = timestamp(now());
-      settle((s) => applyIntent(s, { ...intent, lastCommand: published }, planned.generation, at));
+      published = true;
+      settle((s) => applyIntent(s, { ...intent, lastCommand: publishedRecord }, planned.generation, at));
       log.info(pub.duplicate ? 'command republished (dropped as duplicate)' : 'command published', {
         commandId: planned.id, operation: planned.operation, generation: planned.generation, reason: decision.reason, streamSequence: pub.streamSequence,
       });
@@ -71,7 +97,6 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       settle(undefined);
       throw err;
     }
-    await written;
   }
 
   return async (key, signal) => {
@@ -109,7 +134,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     if (decision.finalizer === 'add' && (await deps.finalizers.add(vm)) === 'gone') return { reason: decision.reason };
     if (decision.command) {
       await dispatch(key, vm, decision, signal, log);
-    } else if (decision.status) {
+    } else if (decision.status && !isEmptyIntent(decision.status)) {
       ensureLeader(signal, 'writing status');
       const intent = decision.status;
       const generation = vm.metadata.generation ?? 0;

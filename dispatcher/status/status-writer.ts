@@ -5,19 +5,24 @@
  * - Changes for one VM are applied in the order they were submitted; a change may be a promise
  *   (the reconciler submits its "command published" change before publishing, and settles it
  *   after the bus acknowledged), so an agent's fast answer can never be overwritten by it.
- * - Changes waiting behind a write are coalesced into the next one (one write for many).
+ * - Changes waiting behind a write are coalesced into the next one (one write for many). A change
+ *   submitted with `coalesceMs` (the "command published" record) waits that long for the next
+ *   change of the same VM — usually the agent's answer — so both go in one write.
+ * - Writes read the VM from the informer cache, or from our own newest write to it (status, or the
+ *   main resource through `observe`) while the cache has not caught up, so a write right after
+ *   another one does not start from a stale resourceVersion.
  * - A 409 conflict re-reads the VM from the apiserver and re-applies the changes to it.
  * - A write that changes nothing is not sent; each real change records Events for its transitions.
  */
 import type { VirtualMachine } from '../../api/objects.ts';
 import { isConflict, isNotFound, StatusConflictError } from '../errors.ts';
 import type { KubeApi } from '../k8s/kube-api.ts';
-import { parseKey } from '../k8s/object-key.ts';
+import { keyOf, parseKey } from '../k8s/object-key.ts';
 import type { Logger } from '../log.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import { jsonEqual, mergePatch } from './merge-patch.ts';
 import type { VMStatus } from './model.ts';
-import { transitions } from './transitions.ts';
+import { transitions, type Transition } from './transitions.ts';
 
 /** A status change: the next status from the current one (must not mutate its input). */
 export type StatusMutation = (status: VMStatus, vm: VirtualMachine) => VMStatus;
@@ -42,14 +47,34 @@ interface Entry {
   uid?: string;
   mutation: Promise<StatusMutation | undefined>;
   settled: boolean;
+  coalesceMs: number;
   resolve: (o: WriteOutcome) => void;
   reject: (e: unknown) => void;
 }
 
+interface KeyQueue {
+  entries: Entry[];
+  /** Ends a coalescing wait early (another change arrived, or flush()). */
+  wake?: () => void;
+}
+
+export interface UpdateOptions {
+  /**
+   * Wait up to this long for another change of the same VM before writing, so both go in one
+   * write (default 0). Ended early by the next change and by flush().
+   */
+  coalesceMs?: number;
+}
+
 export class StatusWriter {
-  private readonly queues = new Map<string, Entry[]>();
-  /** Our last write per key, until the cache has caught up with it. */
-  private readonly written = new Map<string, { baseVersion?: string; vm: VirtualMachine }>();
+  private readonly queues = new Map<string, KeyQueue>();
+  /**
+   * Our newest write per key (status or main resource), until the cache has caught up with it,
+   * with the resourceVersions known to be older than it (the cache's when we wrote, and our own
+   * earlier writes): while the cache shows one of those, our copy is the newer one.
+   */
+  private readonly written = new Map<string, { vm: VirtualMachine; older: Set<string> }>();
+  private flushing = false;
 
   constructor(private readonly opts: StatusWriterOptions) {}
 
@@ -57,16 +82,55 @@ export class StatusWriter {
    * Submits a change for the VM `key` (only applied while the VM has `uid`, when given).
    * Resolves once a write containing it succeeded (or nothing needed writing).
    */
-  update(key: string, uid: string | undefined, mutation: StatusMutation | Promise<StatusMutation | undefined>): Promise<WriteOutcome> {
+  update(
+    key: string,
+    uid: string | undefined,
+    mutation: StatusMutation | Promise<StatusMutation | undefined>,
+    opts: UpdateOptions = {},
+  ): Promise<WriteOutcome> {
     return new Promise<WriteOutcome>((resolve, reject) => {
-      const entry: Entry = { uid, mutation: Promise.resolve(mutation).catch(() => undefined), settled: false, resolve, reject };
+      const entry: Entry = {
+        uid, mutation: Promise.resolve(mutation).catch(() => undefined), settled: false, coalesceMs: opts.coalesceMs ?? 0, resolve, reject,
+      };
       void entry.mutation.then(() => (entry.settled = true));
       let queue = this.queues.get(key);
       const idle = !queue;
-      if (!queue) this.queues.set(key, (queue = []));
-      queue.push(entry);
+      if (!queue) this.queues.set(key, (queue = { entries: [] }));
+      queue.entries.push(entry);
+      queue.wake?.();
       if (idle) void this.drain(key, queue);
     });
+  }
+
+  /**
+   * The VM as another write of ours (the main resource: finalizers) returned it: the next status
+   * write starts from it while the cache has not caught up.
+   */
+  observe(vm: VirtualMachine): void {
+    const { namespace, name } = vm.metadata;
+    if (namespace && name) this.remember(keyOf(namespace, name), vm);
+  }
+
+  private remember(key: string, vm: VirtualMachine): void {
+    const { namespace, name } = parseKey(key);
+    const previous = this.written.get(key);
+    const older = new Set<string>(previous && previous.older.size < 16 ? previous.older : []);
+    const version = (v: VirtualMachine | undefined) => v?.metadata.resourceVersion;
+    for (const v of [version(previous?.vm), version(this.opts.cache.get(namespace, name))]) if (v) older.add(v);
+    const own = version(vm);
+    if (own) older.delete(own);
+    this.written.set(key, { vm, older });
+  }
+
+  /** Writes every waiting change now, without coalescing waits (the term is ending). */
+  flush(): void {
+    this.flushing = true;
+    for (const q of this.queues.values()) q.wake?.();
+  }
+
+  /** Coalescing waits apply again (a new term started). */
+  resume(): void {
+    this.flushing = false;
   }
 
   /** The VM is gone: drop what we remember of our last write to it. */
@@ -77,14 +141,31 @@ export class StatusWriter {
   /** Pending changes across all VMs (metrics, tests). */
   pending(): number {
     let n = 0;
-    for (const q of this.queues.values()) n += q.length;
+    for (const q of this.queues.values()) n += q.entries.length;
     return n;
   }
 
-  private async drain(key: string, queue: Entry[]): Promise<void> {
+  /** Waits up to `ms` for another change to join `queue` (or for flush()). */
+  private async linger(queue: KeyQueue, ms: number): Promise<void> {
+    if (ms <= 0 || this.flushing || queue.entries.length > 1) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        queue.wake = undefined;
+        resolve();
+      }
+      queue.wake = done;
+    });
+  }
+
+  private async drain(key: string, keyQueue: KeyQueue): Promise<void> {
+    const queue = keyQueue.entries;
     try {
       while (queue.length) {
-        await queue[0]!.mutation;
+        const first = await queue[0]!.mutation;
+        // A lone change that asked to wait for company (the agent's answer) waits.
+        if (first && queue.length === 1) await this.linger(keyQueue, queue[0]!.coalesceMs);
         let n = 1;
         while (n < queue.length && queue[n]!.settled) n++;
         const batch = queue.splice(0, n);
@@ -105,7 +186,9 @@ export class StatusWriter {
     const cached = this.opts.cache.get(namespace, name);
     const ours = this.written.get(key);
     if (ours) {
-      if (cached && cached.metadata.resourceVersion === ours.baseVersion) return ours.vm;
+      const seen = cached?.metadata.resourceVersion;
+      if (seen !== undefined && ours.older.has(seen)) return ours.vm;
+      // The cache caught up with our write, or someone else wrote since: the cache it is.
       this.written.delete(key);
     }
     return cached ?? this.opts.api.getVM(namespace, name);
@@ -127,11 +210,17 @@ export class StatusWriter {
       const before: VMStatus = vm.status ?? {};
       let after = before;
       const applied: Entry[] = [];
+      // Transitions step by step: a coalesced write still shows each state it passed through
+      // (e.g. Provisioning=True on publish, then Ready=True) as its own Event.
+      const passed: Transition[] = [];
       batch.forEach((e, i) => {
         const m = mutations[i];
         if (e.uid && e.uid !== vm.metadata.uid) return;
         applied.push(e);
-        if (m) after = m(after, vm);
+        if (!m) return;
+        const next = m(after, vm);
+        passed.push(...transitions(after, next));
+        after = next;
       });
       const settle = (o: WriteOutcome) => {
         for (const e of batch) e.resolve(applied.includes(e) ? o : 'gone');
@@ -150,9 +239,9 @@ export class StatusWriter {
       try {
         await this.opts.beforeWrite?.(key, attempt);
         const result = await this.opts.api.patchVMStatus(namespace, name, patch);
-        this.written.set(key, { baseVersion: this.opts.cache.get(namespace, name)?.metadata.resourceVersion, vm: result });
+        this.remember(key, result);
         this.opts.onResult?.('written');
-        this.opts.recorder?.record(result, transitions(before, after));
+        this.opts.recorder?.record(result, passed);
         settle('written');
         return;
       } catch (err) {

@@ -3,7 +3,7 @@
  *   1. throughput: N VirtualMachines applied → Ready through dispatcher → JetStream → instant mock
  *      agents → status, next to the apiserver's own create+status baseline for N VMs (ratio ≥ 0.5);
  *   2. idle: commands and status events per minute once every VM is Ready and nothing changes (0);
- *   3. scale-out: M VMs with 50 ms per mock operation, 1 agent vs 4 agents (≥ 3.5×);
+ *   3. scale-out: M VMs with 50 ms per mock operation, 1 agent vs 4 agents (≥ 3.5×; `--scale-vms 0` skips);
  *   4. dispatcher memory: its RSS with --rss-vms VMs (default 10,000; ≤ 150 MB) — `--rss-vms 0` skips.
  *
  *   npx tsx bench/spine.ts [--count 1000] [--concurrency 32] [--idle-seconds 60]
@@ -20,6 +20,7 @@ import { startNats } from '../scripts/stack/nats.ts';
 import type { ManagedProcess } from '../scripts/stack/processes.ts';
 import { startAgentFleet, startDispatcherProcess } from '../scripts/stack/spine.ts';
 import { measureApiserverBaseline } from './apiserver-baseline.ts';
+import { cpuSnapshot, cpuUsed, loadAverage } from './lib/cpu.ts';
 import { KubeHttp } from './lib/kube-http.ts';
 import { formatPhase, percentile, runPhase } from './lib/stats.ts';
 
@@ -94,6 +95,19 @@ async function applyUntilReady(http: KubeHttp, ns: string, provider: string, cou
   return { seconds, perSecond: count / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }
 
+/** apiserver_request_total summed by verb and resource (from the apiserver's /metrics). */
+async function apiserverRequests(http: KubeHttp): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const line of (await http.getText('/metrics')).split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (labels.verb === 'WATCH' || labels.verb === 'LIST') continue;
+    const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
+    out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
 function rssMiB(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
@@ -119,15 +133,34 @@ async function main(): Promise<void> {
     console.log(`   ${formatPhase(base.creates)}\n   ${formatPhase(base.statusWrites)}`);
     console.log(`   → ${baselinePerSecond.toFixed(0)} VMs/s (create + status)`);
 
-    const dispatcher = startDispatcherProcess(cp.kubeconfig, nats.url, logs, false, { LOG_LEVEL: 'warn' });
+    const dispatcher = startDispatcherProcess(cp.kubeconfig, nats.url, logs, false, {
+      LOG_LEVEL: 'warn',
+      // BENCH_PROF=<dir>: the dispatcher writes a V8 CPU profile there when it stops.
+      ...(process.env.BENCH_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF}` } : {}),
+    });
     processes.push(dispatcher);
     await seedNamespace(http, 'spine', 'mock');
     processes.push(...startAgentFleet({ natsUrl: nats.url, provider: { namespace: 'spine', name: 'mock', type: 'mock' }, replicas: 2,
       logDir: logs, env: { AGENT_CONCURRENCY: '32', AGENT_LOG_LEVEL: 'warn' }, label: 'instant' }));
+    const agentPids = processes.slice(1).map((p) => p.pid);
+    const pids: Record<string, number> = {
+      etcd: cp.processes[0]!.pid, apiserver: cp.processes[1]!.pid, nats: nats.process.pid, dispatcher: dispatcher.pid,
+      ...Object.fromEntries(agentPids.map((pid, i) => [`agent${i + 1}`, pid])),
+    };
+    const requests0 = await apiserverRequests(http);
+    const cpu0 = cpuSnapshot(pids);
     const run = await applyUntilReady(http, 'spine', 'mock', COUNT, 300_000);
+    const cpu = cpuUsed(cpu0, cpuSnapshot(pids));
+    const requests = await apiserverRequests(http);
     console.log(`   spine: ${COUNT} VMs apply → Ready in ${run.seconds.toFixed(2)} s = ${run.perSecond.toFixed(0)} VMs/s, ` +
       `p50 ${run.p50Ms.toFixed(0)} ms, p99 ${run.p99Ms.toFixed(0)} ms (2 instant agents)`);
-    console.log(`   ratio to baseline: ${(run.perSecond / baselinePerSecond).toFixed(2)} (target ≥ 0.5)\n`);
+    console.log(`   ratio to baseline: ${(run.perSecond / baselinePerSecond).toFixed(2)} (target ≥ 0.5)`);
+    // Where the time went: on a 2-core machine the run is CPU-bound, so CPU per VM is the cost.
+    const perVm = (sec: number) => `${((sec * 1000) / COUNT).toFixed(2)} ms`;
+    console.log(`   CPU per VM during the spine run: ${Object.entries(cpu).map(([k, v]) => `${k} ${perVm(v)}`).join(', ')}`);
+    console.log(`   (bench = this process: creates and the Ready watch; others = anything else on the machine; load ${loadAverage()})`);
+    const perVmRequests = [...requests].map(([k, n]) => [k, (n - (requests0.get(k) ?? 0)) / COUNT] as const).filter(([, n]) => n >= 0.05);
+    console.log(`   apiserver requests per VM: ${perVmRequests.map(([k, n]) => `${k} ${n.toFixed(2)}`).join(', ')}\n`);
 
     // 2. Idle cost.
     const nc = await connect({ servers: nats.url });
@@ -143,9 +176,9 @@ async function main(): Promise<void> {
       `agent heartbeats ${perMin(counts.heartbeats)}/min (per agent, not per VM)\n`);
 
     // 3. Scale-out with 50 ms per operation.
-    console.log(`3. scale-out: ${SCALE_VMS} VMs, mock operations take 50 ms, AGENT_CONCURRENCY=${AGENT_CONCURRENCY} per agent:`);
     const scaled: Record<number, ReadyRun> = {};
-    for (const replicas of [1, 4]) {
+    if (SCALE_VMS > 0) console.log(`3. scale-out: ${SCALE_VMS} VMs, mock operations take 50 ms, AGENT_CONCURRENCY=${AGENT_CONCURRENCY} per agent:`);
+    for (const replicas of SCALE_VMS > 0 ? [1, 4] : []) {
       const ns = `scale-${replicas}`;
       await seedNamespace(http, ns, 'mock');
       const fleet = startAgentFleet({ natsUrl: nats.url, provider: { namespace: ns, name: 'mock', type: 'mock' }, replicas, logDir: logs,
@@ -155,7 +188,7 @@ async function main(): Promise<void> {
       console.log(`   ${replicas} agent(s): ${scaled[replicas]!.perSecond.toFixed(1)} VMs/s (p50 ${scaled[replicas]!.p50Ms.toFixed(0)} ms)`);
       await Promise.all(fleet.map((a) => a.stop()));
     }
-    console.log(`   4 agents / 1 agent: ${(scaled[4]!.perSecond / scaled[1]!.perSecond).toFixed(2)}× (target ≥ 3.5×)\n`);
+    if (SCALE_VMS > 0) console.log(`   4 agents / 1 agent: ${(scaled[4]!.perSecond / scaled[1]!.perSecond).toFixed(2)}× (target ≥ 3.5×)\n`);
 
     // 4. Dispatcher memory at RSS_VMS VMs.
     if (RSS_VMS > 0) {

@@ -18,6 +18,20 @@ export class KubeHttp {
     });
   }
 
+  /** GETs a text resource (e.g. /metrics). */
+  getText(path: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: this.base.hostname, port: this.base.port, path, method: 'GET', agent: this.agent }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => ((res.statusCode ?? 0) >= 300 ? reject(new Error(`GET ${path}: ${res.statusCode}`)) : resolve(text)));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
   /** Sends a JSON request; rejects with the apiserver's message on a non-2xx status. */
   send(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
     const payload = body === undefined ? undefined : JSON.stringify(body);

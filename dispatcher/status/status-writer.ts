@@ -22,7 +22,7 @@ import type { Logger } from '../log.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import { jsonEqual, mergePatch } from './merge-patch.ts';
 import type { VMStatus } from './model.ts';
-import { transitions, type Transition } from './transitions.ts';
+import { summarize, transitions, type Transition } from './transitions.ts';
 
 /** A status change: the next status from the current one (must not mutate its input). */
 export type StatusMutation = (status: VMStatus, vm: VirtualMachine) => VMStatus;
@@ -210,8 +210,8 @@ export class StatusWriter {
       const before: VMStatus = vm.status ?? {};
       let after = before;
       const applied: Entry[] = [];
-      // Transitions step by step: a coalesced write still shows each state it passed through
-      // (e.g. Provisioning=True on publish, then Ready=True) as its own Event.
+      // One Event per change, step by step: a coalesced write still shows each state it passed
+      // through (e.g. Provisioning=True on publish, then Ready=True) as its own Event.
       const passed: Transition[] = [];
       batch.forEach((e, i) => {
         const m = mutations[i];
@@ -219,7 +219,8 @@ export class StatusWriter {
         applied.push(e);
         if (!m) return;
         const next = m(after, vm);
-        passed.push(...transitions(after, next));
+        const step = summarize(transitions(after, next));
+        if (step) passed.push(step);
         after = next;
       });
       const settle = (o: WriteOutcome) => {

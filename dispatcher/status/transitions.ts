@@ -38,3 +38,27 @@ export function transitions(before: VMStatus, after: VMStatus): Transition[] {
   }
   return out;
 }
+
+/**
+ * One Event for the transitions of one status change (a phase change usually comes with condition
+ * changes): headed by the most telling one — a Warning, else Ready, else another condition, else
+ * the phase — with every transition in the message. One Event per change instead of one per
+ * field keeps `kubectl describe` readable and the apiserver's write load down.
+ */
+/** Warning first, then Ready=True, a condition turning True, other conditions, the phase last. */
+function rank(t: Transition): number {
+  if (t.type === 'Warning') return 0;
+  if (t.message.startsWith('Ready=True')) return 1;
+  if (/^\w+=True/.test(t.message)) return 2;
+  return t.reason.startsWith('Phase') ? 4 : 3;
+}
+
+export function summarize(list: readonly Transition[]): Transition | undefined {
+  if (list.length <= 1) return list[0];
+  const head = [...list].sort((a, b) => rank(a) - rank(b))[0]!;
+  // "Ready=False: X" next to "Provisioning=True: X" says X once.
+  const said = (t: Transition) => t.message.replace(/^\w+=\w+: /, '');
+  const rest = list.filter((t) => t !== head && said(t) !== said(head));
+  const message = [head, ...rest].map((t) => t.message).join('; ');
+  return { type: head.type, reason: head.reason, message: message.slice(0, 1024) };
+}

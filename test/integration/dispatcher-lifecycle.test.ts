@@ -116,8 +116,10 @@ describe('dispatcher lifecycle (real apiserver, real nats-server, fake agent)', 
       const list = await eventsOf(k, ns, 'web');
       return list.some((e) => e.reason === 'Running') && list;
     });
-    assert.ok(events.some((e) => e.reason === 'CommandPublished'), JSON.stringify(events));
-    assert.ok(events.some((e) => e.reason === 'PhaseRunning'), JSON.stringify(events));
+    // One Event per change: the publish (Provisioning) and the agent's answer (Running), each
+    // naming every transition it made.
+    assert.ok(events.some((e) => e.reason === 'CommandPublished' && /phase \(none\) → Provisioning/.test(e.message ?? '')), JSON.stringify(events));
+    assert.ok(events.some((e) => e.reason === 'Running' && /phase Provisioning → Running/.test(e.message ?? '')), JSON.stringify(events));
   });
 
   it('publishes exactly one new command for an update (power Off) and reaches Stopped', async () => {

@@ -5,7 +5,7 @@ import { setConditions, timestamp } from '../../dispatcher/status/conditions.ts'
 import { jsonEqual, mergePatch } from '../../dispatcher/status/merge-patch.ts';
 import type { VMStatus } from '../../dispatcher/status/model.ts';
 import { applyDeliveryExhausted, applyEvent, applyIntent, type EventContext } from '../../dispatcher/status/mutations.ts';
-import { transitions } from '../../dispatcher/status/transitions.ts';
+import { summarize, transitions } from '../../dispatcher/status/transitions.ts';
 import {
   ErrorInfoSchema, ObjectRefSchema, ObservedVMSchema, Phase, PowerState, ProviderRefSchema, StatusEventSchema, type StatusEvent,
 } from '../../proto/gen/virtrigaud/bus/v1/bus_pb.ts';
@@ -173,6 +173,22 @@ describe('dispatcher status: Events for transitions', () => {
     const list = transitions(provisioning, after);
     assert.deepEqual(list.map((t) => [t.type, t.reason]), [['Normal', 'PhaseRunning'], ['Normal', 'Running'], ['Normal', 'Provisioned']]);
     assert.match(list[1]!.message, /^Ready=True: the VM is running on provider apps\/kvm as dom-1/);
+  });
+
+  it('one Event per change: headed by Ready, every transition in its message', () => {
+    const after = applyEvent(provisioning, anEvent(), ctx).status;
+    const one = summarize(transitions(provisioning, after))!;
+    assert.deepEqual([one.type, one.reason], ['Normal', 'Running']);
+    assert.match(one.message, /^Ready=True: the VM is running.*; phase Provisioning → Running; Provisioning=False: /);
+    assert.equal(summarize([]), undefined);
+  });
+
+  it('a Warning heads the Event of its change', () => {
+    const list = [
+      { type: 'Normal' as const, reason: 'PhaseFailed', message: 'phase Provisioning → Failed' },
+      { type: 'Warning' as const, reason: 'InvalidSpec', message: 'Provisioning=False: bad disk' },
+    ];
+    assert.deepEqual([summarize(list)!.type, summarize(list)!.reason], ['Warning', 'InvalidSpec']);
   });
 
   it('reports nothing when nothing transitions', () => {

@@ -7,6 +7,7 @@ import { ConfigError } from './core/config.ts';
 import type { Driver } from './core/driver.ts';
 import { MockDriver } from './mock/driver.ts';
 import { loadMockConfig } from './mock/config.ts';
+import { openProxmoxDriver } from './proxmox/config.ts';
 
 export type Env = Record<string, string | undefined>;
 /** Opens a connected driver from the agent's configuration and environment; throws ConfigError on bad settings. */
@@ -14,6 +15,7 @@ export type DriverOpener = (config: AgentConfig, env: Env) => Promise<Driver>;
 
 export const DRIVER_OPENERS: Partial<Record<ProviderType, DriverOpener>> = {
   mock: (config, env) => MockDriver.open({ natsServers: config.natsServers, provider: config.provider, actor: config.agentId, ...loadMockConfig(env) }),
+  proxmox: (config, env) => openProxmoxDriver(config, env),
 };
 
 export function openDriver(config: AgentConfig, env: Env): Promise<Driver> {

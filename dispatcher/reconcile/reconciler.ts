@@ -139,7 +139,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       const intent = decision.status;
       const generation = vm.metadata.generation ?? 0;
       const at = timestamp(now());
-      await deps.statusWriter.update(key, uid, (s) => applyIntent(s, intent, generation, at));
+      // Nothing to publish: what it records (the ledger's command, dependency conditions) can
+      // share the write of a change already waiting for the agent's answer.
+      const coalesceMs = decision.reason === 'unchanged' ? (deps.statusCoalesceMs ?? 0) : 0;
+      await deps.statusWriter.update(key, uid, (s) => applyIntent(s, intent, generation, at), { coalesceMs });
     }
     return { reason: decision.reason, ...(decision.requeueAfterMs !== undefined ? { requeueAfterMs: decision.requeueAfterMs } : {}) };
   };

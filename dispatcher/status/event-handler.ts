@@ -27,6 +27,8 @@ export interface StatusEventHandlerDeps {
   log: Logger;
   /** The current term's signal (aborted when the lease is lost). */
   signal(): AbortSignal | undefined;
+  /** How long an interim event (progress) waits for the next change of its VM to share a write (0: none). */
+  statusCoalesceMs?: number;
   now?: () => number;
 }
 
@@ -67,7 +69,7 @@ export function createStatusEventHandler(deps: StatusEventHandlerDeps): (event: 
       });
       outcome = r.outcome;
       return r.status;
-    });
+    }, { coalesceMs: event.progress && !event.error ? (deps.statusCoalesceMs ?? 0) : 0 });
     deps.metrics.statusEvents.inc({ result: outcome });
     return { action: 'ack' };
   };

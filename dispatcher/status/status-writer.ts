@@ -48,6 +48,7 @@ interface Entry {
   mutation: Promise<StatusMutation | undefined>;
   settled: boolean;
   coalesceMs: number;
+  submittedAt: number;
   resolve: (o: WriteOutcome) => void;
   reject: (e: unknown) => void;
 }
@@ -90,7 +91,7 @@ export class StatusWriter {
   ): Promise<WriteOutcome> {
     return new Promise<WriteOutcome>((resolve, reject) => {
       const entry: Entry = {
-        uid, mutation: Promise.resolve(mutation).catch(() => undefined), settled: false, coalesceMs: opts.coalesceMs ?? 0, resolve, reject,
+        uid, mutation: Promise.resolve(mutation).catch(() => undefined), settled: false, coalesceMs: opts.coalesceMs ?? 0, submittedAt: performance.now(), resolve, reject,
       };
       void entry.mutation.then(() => (entry.settled = true));
       let queue = this.queues.get(key);
@@ -145,18 +146,26 @@ export class StatusWriter {
     return n;
   }
 
-  /** Waits up to `ms` for another change to join `queue` (or for flush()). */
-  private async linger(queue: KeyQueue, ms: number): Promise<void> {
-    if (ms <= 0 || this.flushing || queue.entries.length > 1) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        queue.wake = undefined;
-        resolve();
-      }
-      queue.wake = done;
-    });
+  /**
+   * While every waiting change asked to wait for company, waits — until the first one's wait is
+   * over, a change arrives that wants writing at once, or flush(). An interim change (progress)
+   * joining keeps the wait going, so "published" and "progress" go with the agent's answer.
+   */
+  private async linger(queue: KeyQueue): Promise<void> {
+    const deadline = queue.entries[0]!.submittedAt + queue.entries[0]!.coalesceMs;
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0 || this.flushing || queue.entries.some((e) => e.coalesceMs <= 0)) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        function done() {
+          clearTimeout(timer);
+          queue.wake = undefined;
+          resolve();
+        }
+        queue.wake = done;
+      });
+    }
   }
 
   private async drain(key: string, keyQueue: KeyQueue): Promise<void> {
@@ -164,8 +173,8 @@ export class StatusWriter {
     try {
       while (queue.length) {
         const first = await queue[0]!.mutation;
-        // A lone change that asked to wait for company (the agent's answer) waits.
-        if (first && queue.length === 1) await this.linger(keyQueue, queue[0]!.coalesceMs);
+        // A change that asked to wait for company (the agent's answer) waits.
+        if (first) await this.linger(keyQueue);
         let n = 1;
         while (n < queue.length && queue[n]!.settled) n++;
         const batch = queue.splice(0, n);

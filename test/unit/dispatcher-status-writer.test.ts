@@ -52,8 +52,22 @@ describe('dispatcher status writer', () => {
     assert.deepEqual(await Promise.all([published, answered]), ['written', 'written']);
     assert.equal(server.patches.length, 1, 'one status write for both changes');
     assert.equal(server.vm.status?.phase, 'Running');
-    const reasons = recorded.flat().map((t) => t.reason);
-    assert.ok(reasons.includes('CommandPublished') && reasons.includes('PhaseRunning'), reasons.join(','));
+    // One Event per step: the publish, then the answer (with its phase change in the message).
+    const events = recorded.flat();
+    assert.deepEqual(events.map((t) => t.reason), ['CommandPublished', 'Provisioned']);
+    assert.match(events[1]!.message, /phase Provisioning → Running/);
+  });
+
+  it('an interim change (progress) joining keeps the wait going: published, progress and answer in one write', async () => {
+    const { server, writer } = setup();
+    const published = writer.update('apps/web', 'u1', setPhase('Provisioning', { type: 'Provisioning', status: 'True', reason: 'CommandPublished' }), { coalesceMs: 2000 });
+    await new Promise((r) => setTimeout(r, 10));
+    const progress = writer.update('apps/web', 'u1', setPhase('Provisioning', { type: 'Provisioning', status: 'True', reason: 'InProgress' }), { coalesceMs: 2000 });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(server.patches.length, 0, 'still waiting for the answer');
+    const answered = writer.update('apps/web', 'u1', setPhase('Running', { type: 'Provisioning', status: 'False', reason: 'Provisioned' }));
+    assert.deepEqual(await Promise.all([published, progress, answered]), ['written', 'written', 'written']);
+    assert.equal(server.patches.length, 1);
   });
 
   it('a lone waiting change is written once its wait ends', async () => {

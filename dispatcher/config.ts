@@ -36,6 +36,8 @@ export interface Config {
   /** Only this namespace's objects (all namespaces when unset). */
   namespace?: string;
   natsUrl: string;
+  /** NATS_CREDS_FILE: a .creds file (user JWT + seed) when the bus runs with decentralized auth. */
+  natsCredsFile?: string;
   /** This replica's name in the Lease. */
   identity: string;
   lease: LeaseConfig;
@@ -106,6 +108,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!natsUrl) problems.push('NATS_URL: required (e.g. nats://127.0.0.1:4222)');
   else if (!/^(nats|tls|wss?):\/\//.test(natsUrl)) problems.push(`NATS_URL: expected a nats://, tls:// or ws(s):// URL, got "${natsUrl}"`);
 
+  const natsCredsFile = text('NATS_CREDS_FILE');
+
   const namespace = text('WATCH_NAMESPACE');
   if (namespace !== undefined && !DNS_LABEL.test(namespace)) problems.push(`WATCH_NAMESPACE: expected a namespace name, got "${namespace}"`);
   const leaseNamespace = text('LEASE_NAMESPACE') ?? text('POD_NAMESPACE') ?? namespace ?? 'default';
@@ -141,6 +145,7 @@ export function loadConfig(env: Env = process.env): Config {
     kubeconfigPath: text('KUBECONFIG'),
     namespace,
     natsUrl: natsUrl ?? '',
+    ...(natsCredsFile ? { natsCredsFile } : {}),
     identity: text('DISPATCHER_ID') ?? text('POD_NAME') ?? `${hostname()}-${process.pid}`,
     lease,
     queue,

@@ -5,8 +5,10 @@
  * also runs the work queue (reconciles → commands), the status-event consumer and the
  * max-deliveries listener; losing the Lease stops all three at once.
  */
+import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { credsAuthenticator } from '@nats-io/nats-core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { VirtualMachine } from '../api/objects.ts';
 import { Backoff } from '../kube/index.ts';
@@ -22,6 +24,7 @@ import { createKubeApi } from './k8s/kube-api.ts';
 import { objectKey } from './k8s/object-key.ts';
 import { createSecretReader } from './k8s/secret-reader.ts';
 import { createLogger, type Logger } from './log.ts';
+import { startProviderController, type ProviderController, type ProviderControllerConfig } from './providers/index.ts';
 import { RateLimiter } from './queue/rate-limiter.ts';
 import { WorkQueue } from './queue/work-queue.ts';
 import { createDeliveryExhaustedHandler } from './reconcile/delivery-exhausted.ts';
@@ -43,6 +46,8 @@ export interface StartDispatcherOptions {
   /** Overrides config.kubeconfigPath (tests pass the test cluster's). */
   kubeConfig?: KubeConfig;
   log?: Logger;
+  /** Runs the Provider controller on the leading replica with these settings; unset: not run. */
+  providers?: ProviderControllerConfig;
   /** Test hooks. */
   hooks?: {
     /** Runs before each status write attempt (to provoke a real 409). */
@@ -87,13 +92,17 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
     servers: config.natsUrl, name: `virtrigaud-dispatcher ${config.identity}`, maxReconnectAttempts: -1, reconnectTimeWait: 500,
     // No stack captured per publish (a measurable cost per command); timeouts still name the subject.
     noAsyncTraces: true,
+    // Re-read at every (re)connect, so renewed credentials are picked up.
+    ...(config.natsCredsFile ? { authenticator: credsAuthenticator(() => readFileSync(config.natsCredsFile!)) } : {}),
   });
   const js: JetStreamClient = jetstream(nc);
   const jsm: JetStreamManager = await jetstreamManager(nc);
   await ensureStreams(jsm, config.streamReplicas);
 
   // 2. Work queue and the state of the current leadership term.
-  let term: { signal: AbortSignal; consumer?: StatusConsumer; advisories?: { stop(): void }; done: Promise<void> } | undefined;
+  let term: {
+    signal: AbortSignal; consumer?: StatusConsumer; advisories?: { stop(): void }; providers?: Promise<ProviderController | undefined>; done: Promise<void>;
+  } | undefined;
   const queue = new WorkQueue(async (key) => {
     const signal = term?.signal;
     if (!signal || signal.aborted) return;
@@ -216,6 +225,13 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
     queue.start();
     for (const vm of caches.vms.list()) queue.add(objectKey(vm));
     current.advisories = listenMaxDeliveries(nc, handleExhausted, log);
+    if (opts.providers) {
+      current.providers = startProviderController({ kubeConfig, nc, log, config: opts.providers, events: api, signal })
+        .catch((err: unknown) => {
+          if (!signal.aborted) log.error('provider controller not started; Providers get no agents or status until the next term', { err });
+          return undefined;
+        });
+    }
     // The status consumer runs for the whole term, restarted (with backoff) if it ever ends by itself.
     const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     current.done = (async () => {
@@ -254,6 +270,7 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
     const stopping: Promise<unknown>[] = [queue.stop()];
     if (current) {
       current.advisories?.stop();
+      if (current.providers) stopping.push(current.providers.then((c) => c?.stop()));
       stopping.push(current.done);
     }
     await Promise.allSettled(stopping);

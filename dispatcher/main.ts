@@ -8,20 +8,23 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { startDispatcher } from './dispatcher.ts';
 import { createLogger } from './log.ts';
+import { loadProviderControllerConfig, ProviderConfigError, type ProviderControllerConfig } from './providers/index.ts';
 
 async function main(): Promise<void> {
   let config;
+  let providers: ProviderControllerConfig;
   try {
     config = loadConfig(process.env);
+    providers = loadProviderControllerConfig({ ...process.env, NATS_URL: config.natsUrl });
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof ProviderConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);
     }
     throw err;
   }
   const log = createLogger({ level: config.logLevel });
-  const dispatcher = await startDispatcher({ config, log });
+  const dispatcher = await startDispatcher({ config, log, providers });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -42,6 +42,8 @@ export interface InformerOptions<T extends AnyObject> {
    * objects already stored to the delete handler.
    */
   transform?: (obj: T) => void;
+  /** Watch only objects with these labels (`list` must apply the same selector). */
+  labelSelector?: string;
   backoff?: BackoffOptions;
   onEvent?: (event: InformerEvent) => void;
 }
@@ -86,7 +88,7 @@ export function startInformer<T extends AnyObject>(opts: InformerOptions<T>): In
   };
   // client-node types objects with Date timestamps; the JSON it handles is the same either way.
   type K = T & KubernetesObject;
-  const lw = new ListWatch<K>(opts.path, new SettlingWatch(opts.kubeConfig), list as () => Promise<{ items: K[] }>, false);
+  const lw = new ListWatch<K>(opts.path, new SettlingWatch(opts.kubeConfig), list as () => Promise<{ items: K[] }>, false, opts.labelSelector);
 
   // ListWatch stores an object before it calls any callback. In order: the transform (on the
   // stored object itself), then the memoized lists and the backoff, then the caller's handler.

@@ -5,7 +5,9 @@
 import type { AgentConfig, ProviderType } from './core/config.ts';
 import { ConfigError } from './core/config.ts';
 import type { Driver } from './core/driver.ts';
+import { loadNatsAuth } from './core/nats-auth.ts';
 import { MockDriver } from './mock/driver.ts';
+import { openLibvirtDriver } from './libvirt/index.ts';
 import { loadMockConfig } from './mock/config.ts';
 import { openProxmoxDriver } from './proxmox/config.ts';
 
@@ -14,7 +16,8 @@ export type Env = Record<string, string | undefined>;
 export type DriverOpener = (config: AgentConfig, env: Env) => Promise<Driver>;
 
 export const DRIVER_OPENERS: Partial<Record<ProviderType, DriverOpener>> = {
-  mock: (config, env) => MockDriver.open({ natsServers: config.natsServers, provider: config.provider, actor: config.agentId, ...loadMockConfig(env) }),
+  mock: (config, env) => MockDriver.open({ natsServers: config.natsServers, natsAuth: loadNatsAuth(env), provider: config.provider, actor: config.agentId, ...loadMockConfig(env) }),
+  libvirt: openLibvirtDriver,
   proxmox: (config, env) => openProxmoxDriver(config, env),
 };
 

@@ -7,6 +7,7 @@ import { loadConfig, ConfigError, type AgentConfig } from './core/config.ts';
 import type { Driver } from './core/driver.ts';
 import { startAgent } from './core/agent.ts';
 import { createLogger, type Logger } from './core/log.ts';
+import { loadNatsAuth, type NatsAuth } from './core/nats-auth.ts';
 import { startGrpcServer } from './grpc/server.ts';
 import { openDriver } from './drivers.ts';
 
@@ -23,8 +24,10 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   let config: AgentConfig;
+  let natsAuth: NatsAuth;
   try {
     config = loadConfig({ ...process.env, AGENT_PROVIDER_TYPE: type });
+    natsAuth = loadNatsAuth(process.env);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     return 2;
@@ -39,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const agent = await startAgent({
     natsServers: config.natsServers,
+    natsAuth,
     provider: config.provider,
     driver,
     agentId: config.agentId,

@@ -4,6 +4,7 @@
 #   kube-apiserver, kube-controller-manager, kubectl  <- k8s.io/kubernetes $KUBERNETES_VERSION
 #   etcd                                               <- go.etcd.io/etcd/server/v3 $ETCD_VERSION
 #   nats-server (JetStream; Debian's 2.9 is too old)   <- github.com/nats-io/nats-server/v2 $NATS_SERVER_VERSION
+#   vcsim (vSphere simulator for the vSphere agent's tests) <- github.com/vmware/govmomi $GOVMOMI_VERSION
 . "$(dirname "$0")/lib/common.sh"
 . "$VR_ROOT/scripts/lib/go-build.sh"
 
@@ -45,6 +46,22 @@ build_nats() {
   [[ -x "$out/nats-server" ]] || mv "$out/v2" "$out/nats-server"
 }
 
+build_vcsim() {
+  # Since govmomi 0.47 vcsim is its own module with a replace directive and no published tags, so
+  # neither `go install …/vcsim@latest` nor a throwaway module can build a newer one; 0.46.3 is the
+  # last release where vcsim is a package of github.com/vmware/govmomi.
+  vr_go_throwaway_build vcsim "$GOVMOMI_VERSION" "require github.com/vmware/govmomi $GOVMOMI_VERSION" \
+    "-s -w" github.com/vmware/govmomi/vcsim
+  # `go mod tidy -e` silently falls back to another govmomi (v0.18.0) when the package is missing
+  # from the pinned one: refuse such a binary instead of caching it.
+  local bin="$VR_CACHE/bin/vcsim-$GOVMOMI_VERSION/vcsim"
+  if ! go version -m "$bin" | grep -q "github.com/vmware/govmomi[[:space:]]*$GOVMOMI_VERSION"; then
+    rm -rf "$VR_CACHE/bin/vcsim-$GOVMOMI_VERSION"
+    vr_die "vcsim was not built from govmomi $GOVMOMI_VERSION (vcsim left the govmomi module in 0.47); pin GOVMOMI_VERSION<=v0.46.3"
+  fi
+}
+
 build_etcd
 build_nats
+build_vcsim
 build_kubernetes

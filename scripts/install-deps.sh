@@ -37,3 +37,5 @@ check_node
 vr_need_cmd go "the Go toolchain (https://go.dev/doc/install); this machine image ships it"
 npm_install
 bash "$VR_ROOT/scripts/build-binaries.sh"
+bash "$VR_ROOT/scripts/fetch-crds.sh"
+bash "$VR_ROOT/scripts/install-libvirt.sh"

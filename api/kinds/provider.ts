@@ -143,6 +143,9 @@ export const providerCrd: CrdDefinition = {
     { name: 'Endpoint', type: 'string', jsonPath: '.spec.endpoint' },
     { name: 'Healthy', type: 'boolean', jsonPath: '.status.healthy' },
     { name: 'Connected VMs', type: 'integer', jsonPath: '.status.connectedVMs' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    { name: 'Agents', type: 'integer', jsonPath: '.status.runtime.availableReplicas', description: 'Agent replicas available' },
+    { name: 'Version', type: 'string', jsonPath: '.status.version', priority: 1 },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
 };

@@ -114,6 +114,22 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
   await jsm.streams.update(config.name, config);
 }
 
+/**
+ * Creates the streams that do not exist and leaves existing ones as they are: for agents, whose
+ * bus credentials in a cluster may read stream info but not create or change streams (the
+ * dispatcher owns the topology and its replica count).
+ */
+export async function ensureStreamsExist(jsm: JetStreamManager, replicas = 1): Promise<void> {
+  for (const config of [commandStreamConfig(replicas), eventStreamConfig(replicas), deadLetterStreamConfig(replicas)]) {
+    try {
+      await jsm.streams.info(config.name);
+    } catch (err) {
+      if (!/stream not found/i.test(String(err))) throw err;
+      await ensureStream(jsm, config);
+    }
+  }
+}
+
 /** Creates or updates the streams (idempotent; safe from several processes at once). */
 export async function ensureStreams(jsm: JetStreamManager, replicas = 1): Promise<void> {
   await ensureStream(jsm, commandStreamConfig(replicas));

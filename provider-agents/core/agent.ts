@@ -14,7 +14,7 @@ import { jetstream, jetstreamManager, type ConsumerConfig, type ConsumerMessages
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { setTimeout as sleepRef } from 'node:timers/promises';
-import { COMMAND_MAX_DELIVER, COMMAND_STREAM, agentConsumerName, ensureStreams } from '../../proto/bus/topology.ts';
+import { COMMAND_MAX_DELIVER, COMMAND_STREAM, agentConsumerName, ensureStreamsExist } from '../../proto/bus/topology.ts';
 import { ensureAgentConsumer } from './consumer.ts';
 import type { Driver } from './driver.ts';
 import { ShutdownError } from './errors.ts';
@@ -23,6 +23,7 @@ import { startHeartbeats, type Heartbeats } from './heartbeat.ts';
 import { LEASE_WAIT_MS, LeaseManager } from './lease.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { createAgentMetrics, type AgentMetrics } from './metrics.ts';
+import { natsConnectOptions, type NatsAuth } from './nats-auth.ts';
 import { startMetricsServer, type MetricsServer } from './metrics-server.ts';
 import { processMessage } from './process-command.ts';
 import { AGENT_VERSION } from './version.ts';
@@ -31,6 +32,8 @@ import { ackDeadlineMs, workingIntervalMs } from './working.ts';
 export interface AgentOptions {
   /** NATS server URL(s). */
   natsServers: string | string[];
+  /** Credentials and inbox prefix on a secured bus (nats-auth.ts); none on the local stack. */
+  natsAuth?: NatsAuth;
   /** The Provider object served; `type` defaults to the driver's. */
   provider: { namespace: string; name: string; type?: string };
   driver: Driver;
@@ -101,12 +104,14 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     // No stack captured per request (measurable on every KV call, publish and ack); timeouts
     // still name what timed out.
     noAsyncTraces: true,
+    ...natsConnectOptions(opts.natsAuth),
   });
   let metricsServer: MetricsServer | undefined;
   try {
-    // 2. Topology: streams, the shared consumer, the lease bucket.
+    // 2. Topology: streams (created when missing; the dispatcher owns their config), the shared
+    //    consumer, the lease bucket.
     const jsm = await jetstreamManager(nc);
-    await ensureStreams(jsm);
+    await ensureStreamsExist(jsm);
     const consumerConfig: ConsumerConfig = await ensureAgentConsumer(jsm, key);
     const js = jetstream(nc);
     const consumer = await js.consumers.get(COMMAND_STREAM, agentConsumerName(key));

@@ -11,6 +11,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
+import { natsConnectOptions, type NatsAuth } from '../core/nats-auth.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -30,6 +31,8 @@ export const DEFAULT_MOCK_CAPABILITIES = [
 export interface MockDriverOptions {
   /** The mock hypervisor opens its own connection: it is not the agent. */
   natsServers: string | string[];
+  /** Credentials and inbox prefix on a secured bus (the agent's, core/nats-auth.ts). */
+  natsAuth?: NatsAuth;
   /** The Provider it serves: names the state bucket. */
   provider: { namespace: string; name: string };
   /** Who calls it (the agent id), as recorded in overlap reports. */
@@ -95,6 +98,7 @@ export class MockDriver implements Driver {
       servers: opts.natsServers, name: 'virtrigaud-mock-hypervisor', maxReconnectAttempts: -1, reconnectTimeWait: 250,
       // No stack captured per request (a cost on every KV call); timeouts still say what timed out.
       noAsyncTraces: true,
+      ...natsConnectOptions(opts.natsAuth),
     });
     try {
       return new MockDriver(nc, await MockStore.open(nc, mockBucketName(opts.provider)), opts);

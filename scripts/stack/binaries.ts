@@ -47,3 +47,10 @@ export function findBinaries(): Binaries {
   }
   return bins;
 }
+
+/** vcsim, govmomi's vSphere simulator (the vSphere agent's tests), failing with the command that builds it. */
+export function findVcsim(): string {
+  const bin = join(cacheDir(), 'bin', `vcsim-${pinnedVersions().GOVMOMI_VERSION}`, 'vcsim');
+  if (!existsSync(bin)) throw new Error(`vcsim missing (${bin}); build it with: bash scripts/build-binaries.sh`);
+  return bin;
+}

@@ -27,6 +27,8 @@ export interface NatsServer {
 export interface NatsOptions {
   dir?: string;
   detached?: boolean;
+  /** Appended to the server's configuration (e.g. the operator/JWT fragment of dispatcher/providers/nats-accounts.ts). */
+  extraConfig?: string;
 }
 
 function healthy(monitorPort: number): Promise<boolean> {
@@ -60,6 +62,7 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsServer> {
       '  sync_interval: always',
       '}',
       'max_payload: 4MB',
+      opts.extraConfig ?? '',
       '',
     ].join('\n'));
     proc = startProcess({ name: 'nats-server', command: bin, args: ['-c', configFile], logFile: join(dir, 'nats.log'), detached: opts.detached });

@@ -71,6 +71,9 @@ export function startDispatcherProcess(kubeconfig: string, natsUrl: string, logD
     KUBECONFIG: kubeconfig,
     METRICS_PORT: '0',
     LOG_LEVEL: 'info',
+    // The local agents are processes, not Deployments (no kubelet here): the Provider controller
+    // only writes status, from their heartbeats.
+    PROVIDER_MANAGE_AGENTS: 'false',
     ...env,
   }, logDir, detached);
 }

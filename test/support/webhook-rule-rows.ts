@@ -9,6 +9,8 @@ import { capabilitiesOf } from '../../api/capabilities.ts';
 import type { AnyVirtRigaudObject, VirtualMachine, VMPlacementPolicy } from '../../api/objects.ts';
 import type { Kind } from '../../webhook/kinds/index.ts';
 import { MESSAGE_SCHEME } from '../../webhook/kinds/provider/validate-endpoint.ts';
+import { REMEDY_PROVIDER_IN_USE } from '../../webhook/kinds/provider/validate-in-use.ts';
+import { MESSAGE_PROVIDER_NAME, MESSAGE_SECRET_NAMESPACE } from '../../webhook/kinds/provider/validate-runtime.ts';
 import type { RuleName } from '../../webhook/kinds/rule-names.ts';
 import { MESSAGE_IN_USE } from '../../webhook/kinds/shared/in-use.ts';
 import { parseCidr, parseIPv4, subnetOf } from '../../webhook/kinds/shared/ipv4.ts';
@@ -323,6 +325,34 @@ export const ROWS: readonly RuleRow[] = [
     field: 'spec.endpoint',
     says: 'Unsupported value',
     message: () => MESSAGE_SCHEME('https://kvm.example.com', 'libvirt'),
+  },
+  {
+    rule: 'provider-name',
+    id: 'provider-name',
+    title: 'a Provider whose name has a dot',
+    act: (ns) => ({ apply: at(ns, aProvider({ metadata: { name: 'vcenter.prod' } })) }),
+    field: 'metadata.name',
+    says: 'Invalid value',
+    message: () => MESSAGE_PROVIDER_NAME('vcenter.prod'),
+  },
+  {
+    rule: 'provider-credentials-namespace',
+    id: 'provider-secret-ns',
+    title: "a Provider's credential Secret in another namespace",
+    act: (ns) => ({ apply: at(ns, aProvider({ spec: { credentialSecretRef: { name: 'vsphere-creds', namespace: 'kube-system' } } })) }),
+    field: 'spec.credentialSecretRef.namespace',
+    says: 'Forbidden',
+    message: (ns) => MESSAGE_SECRET_NAMESPACE('kube-system', ns),
+  },
+  {
+    rule: 'provider-in-use',
+    id: 'provider-in-use',
+    title: 'deleting a Provider a VM uses names it',
+    setup: (ns) => [vsphere(ns), small(ns), image(ns), vm(ns)],
+    act: () => ({ delete: { kind: 'Provider', name: 'vsphere-prod' } }),
+    field: 'metadata.name',
+    says: 'Forbidden',
+    message: (ns) => MESSAGE_IN_USE(`Provider ${ns}/vsphere-prod`, ['web-1'], REMEDY_PROVIDER_IN_USE),
   },
   {
     rule: 'migration-target',

@@ -18,6 +18,8 @@ const ALLOWED: Record<string, string[]> = {
   webhook: ['api', 'kube'],
   dispatcher: ['api', 'proto', 'kube'],
   'provider-agents': ['proto'],
+  // The one command of the image: it starts every process and may use any part.
+  cli: ['api', 'proto', 'kube', 'webhook', 'dispatcher', 'provider-agents', 'scripts'],
 };
 /** Packages a part must never import. */
 const FORBIDDEN_PACKAGES: Record<string, string[]> = {

@@ -12,7 +12,7 @@ describe('webhook manifests', () => {
     assert.equal(readFileSync(join(ROOT, WEBHOOK_MANIFEST), 'utf8'), webhookManifestText());
   });
 
-  it('registers all ten kinds for validation and mutation, fail-closed, without side effects, DELETE for VMClass and VMPlacementPolicy', () => {
+  it('registers all ten kinds for validation and mutation, fail-closed, without side effects, DELETE for VMClass, VMPlacementPolicy and Provider', () => {
     const docs = parseAllDocuments(readFileSync(join(ROOT, WEBHOOK_MANIFEST), 'utf8')).map((d) => d.toJS() as ReturnType<typeof clusterWebhookConfigurations>['validating']);
     const [validating, mutating] = docs as Array<{ webhooks: Array<Record<string, unknown> & { rules: Array<{ operations: string[]; resources: string[] }> }> }>;
     assert.equal(validating?.webhooks.length, 10);
@@ -24,7 +24,7 @@ describe('webhook manifests', () => {
       assert.deepEqual(hook.admissionReviewVersions, ['v1']);
     }
     const deletes = validating!.webhooks.filter((h) => h.rules[0]!.operations.includes('DELETE')).map((h) => h.rules[0]!.resources[0]);
-    assert.deepEqual(deletes.sort(), ['vmclasses', 'vmplacementpolicies']);
+    assert.deepEqual(deletes.sort(), ['providers', 'vmclasses', 'vmplacementpolicies']);
     assert.ok(mutating!.webhooks.every((h) => !h.rules[0]!.operations.includes('DELETE')));
   });
 });

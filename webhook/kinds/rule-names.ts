@@ -28,6 +28,9 @@ export const RULE_DESCRIPTIONS = {
   'snapshot-memory-support': "includeMemory needs a provider with memory snapshots",
   'clone-type-support': "LinkedClone and InstantClone need a provider that makes them, from a source it can use",
   'provider-endpoint-scheme': "a Provider's endpoint scheme fits its type",
+  'provider-name': "a Provider's name can name its agent's Service and bus subjects (a DNS label of at most 57 characters)",
+  'provider-credentials-namespace': "a Provider's credential Secret is in the Provider's namespace (where its agents mount it)",
+  'provider-in-use': 'a Provider still used by VMs is not deleted',
   'migration-target': 'a migration goes to another provider or another VM',
 } as const;
 

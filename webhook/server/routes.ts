@@ -27,7 +27,7 @@ export interface KindRoute {
 const PATH_GROUP = `${GROUP.replaceAll('.', '-')}-${VERSION}`;
 
 /** Kinds whose deletion is validated (refused while VMs still use them). */
-export const DELETE_VALIDATED_KINDS: readonly KindName[] = ['VMClass', 'VMPlacementPolicy'];
+export const DELETE_VALIDATED_KINDS: readonly KindName[] = ['VMClass', 'VMPlacementPolicy', 'Provider'];
 
 export function admissionPath(mode: AdmissionMode, kind: string): string {
   return `/${mode}-${PATH_GROUP}-${kind.toLowerCase()}`;

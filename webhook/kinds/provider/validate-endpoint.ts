@@ -8,7 +8,9 @@ import { newPath } from '../../framework/field-path.ts';
 import type { Validator } from '../../framework/types.ts';
 import { ruleErrors } from '../rule-names.ts';
 import { joinOr } from '../shared/capability-text.ts';
-import { allowed, result, ratcheted } from '../shared/result.ts';
+import { allowed, combineValidators, result, ratcheted } from '../shared/result.ts';
+import { validateProviderNotInUse } from './validate-in-use.ts';
+import { validateProviderName, validateProviderSecretNamespace } from './validate-runtime.ts';
 
 const errors = ruleErrors('provider-endpoint-scheme');
 
@@ -47,4 +49,7 @@ const validateEndpointScheme: Validator<Provider> = ({ operation, object }) => {
   return result({ errors: [errors.notSupported(newPath('spec', 'endpoint'), MESSAGE_SCHEME(endpoint, type))] });
 };
 
-export const validateProvider: Validator<Provider> = ratcheted(validateEndpointScheme);
+/** Every Provider rule: endpoint scheme, name, credential Secret namespace, not deleted while in use. */
+export const validateProvider: Validator<Provider> = combineValidators(
+  ratcheted(validateEndpointScheme), validateProviderName, validateProviderSecretNamespace, validateProviderNotInUse,
+);

@@ -136,7 +136,9 @@ async function main(): Promise<void> {
     const dispatcher = startDispatcherProcess(cp.kubeconfig, nats.url, logs, false, {
       LOG_LEVEL: 'warn',
       // BENCH_PROF=<dir>: the dispatcher writes a V8 CPU profile there when it stops.
-      ...(process.env.BENCH_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROF}` } : {}),
+      ...(process.env.BENCH_PROF
+        ? { NODE_OPTIONS: `--require ${join(import.meta.dirname, 'lib', 'cpu-profile-preload.cjs')}`, VR_CPU_PROF_DIR: process.env.BENCH_PROF }
+        : {}),
     });
     processes.push(dispatcher);
     await seedNamespace(http, 'spine', 'mock');

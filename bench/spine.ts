@@ -12,8 +12,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { fromBinary } from '@bufbuild/protobuf';
 import { connect } from '@nats-io/transport-node';
 import { API_VERSION } from '../api/crd.ts';
+import { subjects, type ProviderKey } from '../proto/bus/subjects.ts';
+import { HeartbeatSchema } from '../proto/gen/virtrigaud/bus/v1/bus_pb.ts';
 import { startControlPlane, type ControlPlane } from '../scripts/stack/control-plane.ts';
 import { installCrds } from '../scripts/stack/crds.ts';
 import { startNats } from '../scripts/stack/nats.ts';
@@ -95,6 +98,27 @@ async function applyUntilReady(http: KubeHttp, ns: string, provider: string, cou
   return { seconds, perSecond: count / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
 }
 
+/**
+ * Waits until `n` agents of `provider` have sent a heartbeat (they are connected and pulling), so
+ * a measurement does not include agent processes starting up.
+ */
+async function waitForAgents(natsUrl: string, provider: ProviderKey, n: number): Promise<void> {
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const seen = new Set<string>();
+    const sub = nc.subscribe(subjects.heartbeat(provider));
+    const timer = setTimeout(() => sub.unsubscribe(), 120_000);
+    for await (const m of sub) {
+      seen.add(fromBinary(HeartbeatSchema, m.data).agentId);
+      if (seen.size >= n) break;
+    }
+    clearTimeout(timer);
+    if (seen.size < n) throw new Error(`only ${seen.size}/${n} agents of ${provider.namespace}/${provider.name} sent a heartbeat within 120 s`);
+  } finally {
+    await nc.close();
+  }
+}
+
 /** apiserver_request_total summed by verb and resource (from the apiserver's /metrics). */
 async function apiserverRequests(http: KubeHttp): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -144,6 +168,7 @@ async function main(): Promise<void> {
     await seedNamespace(http, 'spine', 'mock');
     processes.push(...startAgentFleet({ natsUrl: nats.url, provider: { namespace: 'spine', name: 'mock', type: 'mock' }, replicas: 2,
       logDir: logs, env: { AGENT_CONCURRENCY: '32', AGENT_LOG_LEVEL: 'warn' }, label: 'instant' }));
+    await waitForAgents(nats.url, { namespace: 'spine', name: 'mock' }, 2);
     const agentPids = processes.slice(1).map((p) => p.pid);
     const pids: Record<string, number> = {
       etcd: cp.processes[0]!.pid, apiserver: cp.processes[1]!.pid, nats: nats.process.pid, dispatcher: dispatcher.pid,
@@ -186,6 +211,7 @@ async function main(): Promise<void> {
       const fleet = startAgentFleet({ natsUrl: nats.url, provider: { namespace: ns, name: 'mock', type: 'mock' }, replicas, logDir: logs,
         env: { AGENT_CONCURRENCY, MOCK_DELAY_MS: '50', AGENT_LOG_LEVEL: 'warn' }, label: ns });
       processes.push(...fleet);
+      await waitForAgents(nats.url, { namespace: ns, name: 'mock' }, replicas);
       scaled[replicas] = await applyUntilReady(http, ns, 'mock', SCALE_VMS, 600_000);
       console.log(`   ${replicas} agent(s): ${scaled[replicas]!.perSecond.toFixed(1)} VMs/s (p50 ${scaled[replicas]!.p50Ms.toFixed(0)} ms)`);
       await Promise.all(fleet.map((a) => a.stop()));
@@ -198,6 +224,7 @@ async function main(): Promise<void> {
       await seedNamespace(http, 'rss', 'mock');
       processes.push(...startAgentFleet({ natsUrl: nats.url, provider: { namespace: 'rss', name: 'mock', type: 'mock' }, replicas: 2,
         logDir: logs, env: { AGENT_CONCURRENCY: '32', AGENT_LOG_LEVEL: 'warn' }, label: 'rss' }));
+      await waitForAgents(nats.url, { namespace: 'rss', name: 'mock' }, 2);
       const r = await applyUntilReady(http, 'rss', 'mock', RSS_VMS, 1_800_000);
       await sleep(5000);
       const after = rssMiB(dispatcher.pid);

@@ -10,6 +10,7 @@ import { MockDriver } from './mock/driver.ts';
 import { openLibvirtDriver } from './libvirt/index.ts';
 import { loadMockConfig } from './mock/config.ts';
 import { openProxmoxDriver } from './proxmox/config.ts';
+import { openVSphereDriver } from './vsphere/index.ts';
 
 export type Env = Record<string, string | undefined>;
 /** Opens a connected driver from the agent's configuration and environment; throws ConfigError on bad settings. */
@@ -19,6 +20,7 @@ export const DRIVER_OPENERS: Partial<Record<ProviderType, DriverOpener>> = {
   mock: (config, env) => MockDriver.open({ natsServers: config.natsServers, natsAuth: loadNatsAuth(env), provider: config.provider, actor: config.agentId, ...loadMockConfig(env) }),
   libvirt: openLibvirtDriver,
   proxmox: (config, env) => openProxmoxDriver(config, env),
+  vsphere: openVSphereDriver,
 };
 
 export function openDriver(config: AgentConfig, env: Env): Promise<Driver> {

@@ -205,6 +205,7 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
   const handleEvent = createStatusEventHandler({
     vms: caches.vms, api, ledger, statusWriter, removeFinalizer: finalizers.remove, metrics, log, signal: () => term?.signal,
     statusCoalesceMs: config.statusCoalesceMs,
+    vmKeyByUid: (uid) => keyByUid.get(uid),
   });
   const handleExhausted = createDeliveryExhaustedHandler({
     vms: caches.vms, vmKeyByUid: (uid) => keyByUid.get(uid), jsm, ledger, statusWriter,

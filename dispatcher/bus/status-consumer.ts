@@ -8,7 +8,7 @@ import { fromBinary } from '@bufbuild/protobuf';
 import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { parseObjectSubject } from '../../proto/bus/subjects.ts';
 import { DISPATCHER_CONSUMER, dispatcherConsumerConfig, EVENT_STREAM } from '../../proto/bus/topology.ts';
-import { StatusEventSchema, type StatusEvent } from '../../proto/gen/virtrigaud/bus/v1/bus_pb.ts';
+import { Phase, StatusEventSchema, type StatusEvent } from '../../proto/gen/virtrigaud/bus/v1/bus_pb.ts';
 import { NotLeaderError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
@@ -42,7 +42,11 @@ export function decodeStatusEvent(subject: string, data: Uint8Array): StatusEven
     return `not a StatusEvent: ${err instanceof Error ? err.message : String(err)}`;
   }
   const o = event.object;
-  if (!o?.uid || !o.namespace || !o.name) return 'StatusEvent without object namespace, name and uid';
+  if (!o?.uid) return 'StatusEvent without an object uid';
+  // Answers to commands name the object; an agent's own observation (no command) may name it by uid alone.
+  if ((!o.namespace || !o.name) && (event.commandId || event.phase !== Phase.UNSPECIFIED)) {
+    return 'StatusEvent without object namespace and name (only an observation without a command may omit them)';
+  }
   const parsed = parseObjectSubject(subject);
   if (!parsed || parsed.kind !== 'evt') return `not an event subject: ${subject}`;
   if (parsed.objectUid !== o.uid) return `subject names object ${parsed.objectUid}, body ${o.uid}`;

@@ -7,7 +7,7 @@ import { Phase, type StatusEvent } from '../../proto/gen/virtrigaud/bus/v1/bus_p
 import type { EventVerdict } from '../bus/status-consumer.ts';
 import { NotLeaderError } from '../errors.ts';
 import type { KubeApi } from '../k8s/kube-api.ts';
-import { keyOf } from '../k8s/object-key.ts';
+import { keyOf, parseKey } from '../k8s/object-key.ts';
 import type { Logger } from '../log.ts';
 import type { CommandLedger } from '../reconcile/ledger.ts';
 import type { DispatcherMetrics } from '../runtime/metrics.ts';
@@ -27,6 +27,8 @@ export interface StatusEventHandlerDeps {
   log: Logger;
   /** The current term's signal (aborted when the lease is lost). */
   signal(): AbortSignal | undefined;
+  /** The cache key of the VM with this uid (for events that name it by uid alone). */
+  vmKeyByUid?: (uid: string) => string | undefined;
   /** How long an interim event (progress) waits for the next change of its VM to share a write (0: none). */
   statusCoalesceMs?: number;
   now?: () => number;
@@ -35,8 +37,15 @@ export interface StatusEventHandlerDeps {
 export function createStatusEventHandler(deps: StatusEventHandlerDeps): (event: StatusEvent) => Promise<EventVerdict> {
   const now = deps.now ?? Date.now;
   return async (event) => {
-    const { namespace, name, uid } = event.object!;
-    const key = keyOf(namespace, name);
+    const { uid } = event.object!;
+    // An agent's own observation (driver watch) names the VM by uid alone.
+    const known = event.object!.name ? keyOf(event.object!.namespace, event.object!.name) : deps.vmKeyByUid?.(uid);
+    if (!known) {
+      deps.metrics.statusEvents.inc({ result: 'orphan' });
+      return { action: 'ack' };
+    }
+    const key = known;
+    const { namespace, name } = parseKey(key);
     const signal = deps.signal();
     if (!signal || signal.aborted) throw new NotLeaderError('applying a status event');
 

@@ -18,6 +18,7 @@ import { COMMAND_MAX_DELIVER, COMMAND_STREAM, agentConsumerName, ensureStreamsEx
 import { ensureAgentConsumer } from './consumer.ts';
 import type { Driver } from './driver.ts';
 import { ShutdownError } from './errors.ts';
+import { startWatchPublisher } from './watch-publisher.ts';
 import { createEventPublisher } from './event-publisher.ts';
 import { startHeartbeats, type Heartbeats } from './heartbeat.ts';
 import { LEASE_WAIT_MS, LeaseManager } from './lease.ts';
@@ -132,6 +133,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       nc, provider, agentId, version: opts.version ?? AGENT_VERSION, driver,
       inFlight: () => inFlight.size, intervalMs: opts.heartbeatIntervalMs, log: baseLog,
     });
+    const stopWatching = startWatchPublisher({ driver, js, provider: { ...key, type: provider.type }, agentId, metrics, log: baseLog });
     if (opts.metricsPort !== undefined) {
       metricsServer = await startMetricsServer({
         registry: metrics.registry, port: opts.metricsPort, host: opts.metricsHost ?? '0.0.0.0',
@@ -219,6 +221,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       currentBatch?.stop();
       slotFreed?.();
       heartbeats.stop();
+      stopWatching();
       // 2. Let in-flight commands finish within the grace period.
       const all = () => Promise.all([...inFlight.values()].map((f) => f.done));
       const grace = opts.shutdownGraceMs ?? 25_000;

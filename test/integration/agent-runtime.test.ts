@@ -6,7 +6,10 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { strict as assert } from 'node:assert';
 import { subjects } from '../../proto/bus/subjects.ts';
 import { DEAD_LETTER_STREAM, VM_LEASE_BUCKET } from '../../proto/bus/topology.ts';
-import { CommandSchema, HeartbeatSchema, Phase, PowerState, type StatusEvent } from '../../proto/gen/virtrigaud/bus/v1/bus_pb.ts';
+import { CommandSchema, HeartbeatSchema, ObservedVMSchema, Phase, PowerState, type ObservedVM, type StatusEvent } from '../../proto/gen/virtrigaud/bus/v1/bus_pb.ts';
+import { startAgent } from '../../provider-agents/core/agent.ts';
+import type { Driver } from '../../provider-agents/core/driver.ts';
+import { MockDriver } from '../../provider-agents/mock/driver.ts';
 import { DLQ_HEADER_KIND, DLQ_HEADER_REASON } from '../../provider-agents/core/dead-letter.ts';
 import { LeaseBusyError } from '../../provider-agents/core/errors.ts';
 import { LeaseManager } from '../../provider-agents/core/lease.ts';
@@ -347,5 +350,33 @@ describe('agent runtime (real nats-server)', function () {
     } finally {
       await b.stop();
     }
+  });
+  it('publishes what the driver\'s watch reports (an observation named by uid, no command, no phase), and stops with the agent', async () => {
+    const provider = freshProvider();
+    const mock = await MockDriver.open({ natsServers: bus.nats.url, provider });
+    let report: ((uid: string, vm: ObservedVM | undefined) => void) | undefined;
+    // The mock hypervisor with a watch, as libvirt (lifecycle events) and vSphere (PropertyCollector) have.
+    const driver: Driver = Object.assign(Object.create(mock) as MockDriver, {
+      watch(onChange: (uid: string, vm: ObservedVM | undefined) => void) {
+        report = onChange;
+        return () => (report = undefined);
+      },
+    });
+    const agent = await startAgent({ natsServers: bus.nats.url, provider, driver, agentId: `watch-${newUid().slice(0, 6)}`, heartbeatIntervalMs: 1000 });
+    try {
+      const uid = newUid();
+      report!(uid, create(ObservedVMSchema, { id: 'vm-1', exists: true, powerState: PowerState.OFF, ips: [], appliedGeneration: 4n }));
+      report!(newUid(), undefined); // a VM gone: not reported here (its delete says so, after cleanup)
+      const { event, subject } = await bus.events.waitFor(uid, () => true);
+      assert.equal(subject, subjects.event(provider, uid));
+      assert.deepEqual(
+        [event.commandId, event.phase, event.object?.uid, event.object?.name, event.vm?.powerState, event.observedGeneration, event.agentId],
+        ['', Phase.UNSPECIFIED, uid, '', PowerState.OFF, 4n, agent.agentId],
+      );
+    } finally {
+      await agent.stop();
+      await mock.close();
+    }
+    assert.equal(report, undefined, 'the watch is stopped with the agent');
   });
 });

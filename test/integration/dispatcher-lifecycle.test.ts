@@ -3,6 +3,7 @@
  * bus: create → command → event → Ready; update; no change → no command; missing dependencies;
  * delete with and without force; status conflicts; malformed events; delivery exhaustion.
  */
+import { create } from '@bufbuild/protobuf';
 import { strict as assert } from 'node:assert';
 import { KubeConfig } from '@kubernetes/client-node';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
@@ -14,7 +15,7 @@ import { createLogger } from '../../dispatcher/log.ts';
 import { startMetricsServer } from '../../dispatcher/runtime/metrics-server.ts';
 import { subjects } from '../../proto/bus/subjects.ts';
 import { COMMAND_STREAM, DEAD_LETTER_STREAM } from '../../proto/bus/topology.ts';
-import { Firmware, Phase, PowerState, type Command } from '../../proto/gen/virtrigaud/bus/v1/bus_pb.ts';
+import { Firmware, ObjectRefSchema, ObservedVMSchema, Phase, PowerState, type Command } from '../../proto/gen/virtrigaud/bus/v1/bus_pb.ts';
 import { startNats, type NatsServer } from '../../scripts/stack/nats.ts';
 import { freshNamespace, testCluster } from '../support/cluster.ts';
 import { aNetwork, aProvider, aVM, aVMClass, aVMImage, type Overrides } from '../support/dispatcher-fixtures.ts';
@@ -133,6 +134,28 @@ describe('dispatcher lifecycle (real apiserver, real nats-server, fake agent)', 
     assert.deepEqual([vm.status?.phase, vm.status?.powerState, vm.status?.observedGeneration], ['Stopped', 'Off', 2]);
     await sleep(500);
     assert.equal(agent.commandsFor(uid).length, 2);
+  });
+
+  it('applies an agent\'s own observation (watch, named by uid alone): power and IPs change, Ready and the phase stay', async () => {
+    const uid = await uidOf('web');
+    const cmd = agent.commandsFor(uid)[1]!.command;
+    const before = (await getVM(k, ns, 'web'))!;
+    await agent.emit(cmd, {
+      object: create(ObjectRefSchema, { uid }), commandId: '', phase: Phase.UNSPECIFIED, observedGeneration: 2n,
+      vm: create(ObservedVMSchema, { id: before.status!.id!, exists: true, powerState: PowerState.ON, ips: ['10.0.0.99'] }),
+    });
+    const vm = await waitFor('the observed power and IPs', async () => {
+      const v = await getVM(k, ns, 'web');
+      return v?.status?.powerState === 'On' && v.status.ips?.includes('10.0.0.99') && v;
+    });
+    assert.deepEqual([vm.status?.phase, vm.status?.observedGeneration, vm.status?.conditions?.[0]?.status], [before.status?.phase, 2, 'True']);
+    // An observation older than what status reflects is dropped.
+    await agent.emit(cmd, {
+      object: create(ObjectRefSchema, { uid }), commandId: '', phase: Phase.UNSPECIFIED, observedGeneration: 1n,
+      vm: create(ObservedVMSchema, { id: before.status!.id!, exists: true, powerState: PowerState.OFF, ips: [] }),
+    });
+    await sleep(700);
+    assert.equal((await getVM(k, ns, 'web'))?.status?.powerState, 'On');
   });
 
   it('publishes nothing while nothing changes (status writes, unrelated annotations, dependency status)', async () => {

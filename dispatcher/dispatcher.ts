@@ -136,6 +136,7 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
     const key = objectKey(vm);
     index.set(key, dependenciesOf(vm));
     if (vm.metadata.uid) keyByUid.set(vm.metadata.uid, key);
+    statusWriter.cacheUpdated(vm);
     const print = fingerprint(vm);
     if (seen.get(key) === print) return;
     seen.set(key, print);

@@ -5,4 +5,5 @@
 export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 export { startInformer, type Informer, type InformerEvent, type InformerHandlers, type InformerOptions } from './informer.ts';
 export type { AnyObject, ObjectList } from './objects.ts';
+export { dropBookkeeping } from './objects.ts';
 export { MemoryStore, type Store } from './store.ts';

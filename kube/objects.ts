@@ -11,3 +11,20 @@ export interface ObjectList<T> {
   items?: T[];
   metadata?: { resourceVersion?: string };
 }
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Drops what a cache never reads and what makes up most of a stored object's size: the server's
+ * field-ownership bookkeeping (managedFields) and kubectl's copy of the last applied manifest.
+ * Used as an informer transform, so the memory of a cache grows with what we use, not with history.
+ */
+export function dropBookkeeping(obj: AnyObject): void {
+  const m = obj.metadata as { managedFields?: unknown; annotations?: Record<string, string> } | undefined;
+  if (!m) return;
+  delete m.managedFields;
+  if (m.annotations && LAST_APPLIED in m.annotations) {
+    const { [LAST_APPLIED]: _dropped, ...rest } = m.annotations;
+    m.annotations = rest;
+  }
+}

@@ -58,7 +58,7 @@ export class KubeHttp {
    * Follows a watch (GET …?watch=1) and calls `onEvent` for each event until `stop()` is called.
    * Resolves once the stream is open.
    */
-  watch(path: string, onEvent: (type: string, object: Record<string, unknown>) => void): Promise<{ stop: () => void }> {
+  watch(path: string, onEvent: (type: string, object: Record<string, unknown>) => void, onEnd?: () => void): Promise<{ stop: () => void }> {
     return new Promise((resolve, reject) => {
       const req = request(
         { host: this.base.hostname, port: this.base.port, path, method: 'GET', agent: false,
@@ -81,6 +81,8 @@ export class KubeHttp {
               }
             }
           });
+          // The apiserver closes a watcher that falls behind: tell the caller, who may re-list.
+          res.on('end', () => onEnd?.());
           resolve({ stop: () => req.destroy() });
         },
       );

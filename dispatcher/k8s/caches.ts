@@ -6,7 +6,7 @@
  */
 import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { Provider, VirtualMachine, VMClass, VMImage, VMNetworkAttachment } from '../../api/objects.ts';
-import { startInformer, type AnyObject, type Informer, type InformerEvent, type InformerHandlers } from '../../kube/index.ts';
+import { dropBookkeeping, startInformer, type AnyObject, type Informer, type InformerEvent, type InformerHandlers } from '../../kube/index.ts';
 import type { DependencyKind } from '../resolve/dependencies.ts';
 import type { Lookup } from '../resolve/types.ts';
 import type { KubeApi, WatchedKind } from './kube-api.ts';
@@ -43,7 +43,7 @@ export function startCaches(opts: CachesOptions): Caches {
   const { kubeConfig, api, namespace, handlers, onEvent } = opts;
 
   const custom = <T extends AnyObject>(kind: WatchedKind, h: InformerHandlers<T>) =>
-    startInformer<T>({ kind, kubeConfig, ...api.customCollection<T>(kind, namespace), handlers: h, onEvent });
+    startInformer<T>({ kind, kubeConfig, ...api.customCollection<T>(kind, namespace), transform: dropBookkeeping, handlers: h, onEvent });
 
   // A dependency's status-only update (same generation) cannot change a VM's desired state.
   const generations = new Map<string, number | undefined>();

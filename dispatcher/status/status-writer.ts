@@ -15,6 +15,7 @@
  * - A write that changes nothing is not sent; each real change records Events for its transitions.
  */
 import type { VirtualMachine } from '../../api/objects.ts';
+import { dropBookkeeping } from '../../kube/index.ts';
 import { isConflict, isNotFound, StatusConflictError } from '../errors.ts';
 import type { KubeApi } from '../k8s/kube-api.ts';
 import { keyOf, parseKey } from '../k8s/object-key.ts';
@@ -120,7 +121,20 @@ export class StatusWriter {
     for (const v of [version(previous?.vm), version(this.opts.cache.get(namespace, name))]) if (v) older.add(v);
     const own = version(vm);
     if (own) older.delete(own);
+    dropBookkeeping(vm);
     this.written.set(key, { vm, older });
+  }
+
+  /**
+   * The informer delivered `vm`: once it is as new as our own last write, our copy is dropped
+   * (so what we remember stays bounded by the writes still in flight, not by the number of VMs).
+   */
+  cacheUpdated(vm: VirtualMachine): void {
+    const { namespace, name, resourceVersion } = vm.metadata;
+    if (!namespace || !name || !resourceVersion) return;
+    const key = keyOf(namespace, name);
+    const ours = this.written.get(key);
+    if (ours && !ours.older.has(resourceVersion)) this.written.delete(key);
   }
 
   /** Writes every waiting change now, without coalescing waits (the term is ending). */
@@ -137,6 +151,11 @@ export class StatusWriter {
   /** The VM is gone: drop what we remember of our last write to it. */
   forget(key: string): void {
     this.written.delete(key);
+  }
+
+  /** VMs whose newest copy we keep because the cache has not caught up with our write (tests, metrics). */
+  remembered(): number {
+    return this.written.size;
   }
 
   /** Pending changes across all VMs (metrics, tests). */

@@ -106,6 +106,16 @@ describe('dispatcher status writer', () => {
     assert.equal((server.patches[0]!.metadata as { resourceVersion: string }).resourceVersion, '7');
   });
 
+  it('forgets its own copy once the informer delivers that version (memory bounded by writes in flight), and keeps it for older ones', async () => {
+    const { server, writer } = setup();
+    await writer.update('apps/web', 'u1', setPhase('Running', { type: 'Ready', status: 'True', reason: 'Running' }));
+    assert.equal(writer.remembered(), 1);
+    writer.cacheUpdated({ ...server.vm, metadata: { ...server.vm.metadata, resourceVersion: '1' } });
+    assert.equal(writer.remembered(), 1, 'an older version from the cache: ours is still the newer one');
+    writer.cacheUpdated(structuredClone(server.vm));
+    assert.equal(writer.remembered(), 0);
+  });
+
   it('drops a change meant for another incarnation of the name', async () => {
     const { server, writer } = setup();
     assert.equal(await writer.update('apps/web', 'other-uid', setPhase('Running', { type: 'Ready', status: 'True', reason: 'Running' })), 'gone');

@@ -5,7 +5,7 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../api/crd.ts';
 import type { Provider, VirtualMachine, VMClass, VMImage, VMNetworkAttachment, VMPlacementPolicy } from '../../api/objects.ts';
-import { startInformer, type AnyObject, type BackoffOptions, type Informer, type InformerEvent, type ObjectList } from '../../kube/index.ts';
+import { dropBookkeeping, startInformer, type AnyObject, type BackoffOptions, type Informer, type InformerEvent, type ObjectList } from '../../kube/index.ts';
 import type { Lookup } from '../framework/types.ts';
 import { lookupFromStores, type LookupStores } from './lookup.ts';
 
@@ -34,6 +34,7 @@ export function startWebhookCaches(opts: WebhookCachesOptions): WebhookCaches {
       list: () => api.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as Promise<ObjectList<T>>,
       kubeConfig: opts.kubeConfig,
       backoff: opts.backoff,
+      transform: dropBookkeeping,
       onEvent: opts.onEvent,
     });
     informers.push(informer);

@@ -10,6 +10,7 @@
  *                          [--scale-vms 200] [--agent-concurrency 2] [--rss-vms 10000]
  */
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fromBinary } from '@bufbuild/protobuf';
@@ -44,6 +45,7 @@ const SCALE_VMS = Number(values['scale-vms']);
 const AGENT_CONCURRENCY = values['agent-concurrency']!;
 const RSS_VMS = Number(values['rss-vms']);
 
+const MEM_REPORT = join(tmpdir(), `virtrigaud-bench-mem-${process.pid}.json`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Provider (type mock), VMClass and VMImage a namespace's VMs use. */
@@ -189,9 +191,13 @@ async function main(): Promise<void> {
     const dispatcher = startDispatcherProcess(cp.kubeconfig, nats.url, logs, false, {
       LOG_LEVEL: 'warn',
       // BENCH_PROF=<dir>: the dispatcher writes a V8 CPU profile there when it stops.
-      ...(process.env.BENCH_PROF
-        ? { NODE_OPTIONS: `--require ${join(import.meta.dirname, 'lib', 'cpu-profile-preload.cjs')}`, VR_CPU_PROF_DIR: process.env.BENCH_PROF }
-        : {}),
+      // Live memory on request (phase 4), and with BENCH_PROF=<dir> a V8 CPU profile written there at exit.
+      NODE_OPTIONS: [
+        `--require ${join(import.meta.dirname, 'lib', 'memory-report-preload.cjs')}`,
+        ...(process.env.BENCH_PROF ? [`--require ${join(import.meta.dirname, 'lib', 'cpu-profile-preload.cjs')}`] : []),
+      ].join(' '),
+      VR_MEM_REPORT: MEM_REPORT,
+      ...(process.env.BENCH_PROF ? { VR_CPU_PROF_DIR: process.env.BENCH_PROF } : {}),
     });
     processes.push(dispatcher);
     await seedNamespace(http, 'spine', 'mock');
@@ -261,6 +267,14 @@ async function main(): Promise<void> {
       const after = rssMiB(dispatcher.pid);
       console.log(`4. dispatcher memory with ${RSS_VMS + COUNT + 2 * SCALE_VMS} VMs cached (${RSS_VMS} more Ready in ${r.seconds.toFixed(0)} s):`);
       console.log(`   RSS ${after.rss.toFixed(0)} MiB (peak ${after.peak.toFixed(0)} MiB; ${before.rss.toFixed(0)} MiB before) (target ≤ 150 MB)`);
+      // Live memory: a full GC first (RSS keeps garbage V8 has not collected, and heap it keeps reserved).
+      process.kill(dispatcher.pid, 'SIGUSR2');
+      await sleep(3000);
+      const live = JSON.parse(readFileSync(MEM_REPORT, 'utf8')) as NodeJS.MemoryUsage;
+      const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+      console.log(`   after a full GC: RSS ${rssMiB(dispatcher.pid).rss.toFixed(0)} MiB, V8 heap used ${mib(live.heapUsed)} of ${mib(live.heapTotal)}, ` +
+        `external + array buffers ${mib(live.external + live.arrayBuffers)}`);
+      console.log('   (the dispatcher runs under tsx here: TypeScript compiled in-process, with source maps; the image runs a bundle)');
     }
   } finally {
     http.close();

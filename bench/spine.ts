@@ -7,8 +7,9 @@
  *   4. dispatcher memory: its RSS with --rss-vms VMs (default 10,000; ≤ 150 MB) — `--rss-vms 0` skips.
  *
  *   npx tsx bench/spine.ts [--count 1000] [--concurrency 32] [--idle-seconds 60]
- *                          [--scale-vms 200] [--agent-concurrency 2] [--rss-vms 10000]
+ *                          [--scale-vms 200] [--agent-concurrency 2] [--rss-vms 10000] [--bundled]
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,8 @@ const { values } = parseArgs({
     'scale-vms': { type: 'string', default: '200' },
     'agent-concurrency': { type: 'string', default: '2' },
     'rss-vms': { type: 'string', default: '10000' },
+    // Run the dispatcher as the image does (esbuild bundle of cli/virtrigaud.ts), not under tsx.
+    bundled: { type: 'boolean', default: false },
   },
 });
 const COUNT = Number(values.count);
@@ -144,6 +147,17 @@ async function waitForAgents(natsUrl: string, provider: ProviderKey, n: number):
   }
 }
 
+/** The image's bundle (the Dockerfile's esbuild step), inside node_modules so its packages resolve as in the image. */
+function buildBundle(): string {
+  const root = join(import.meta.dirname, '..');
+  const out = join(root, 'node_modules', '.cache', 'virtrigaud-bench', 'virtrigaud.mjs');
+  execFileSync(join(root, 'node_modules', '.bin', 'esbuild'), [
+    join(root, 'cli', 'virtrigaud.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20',
+    '--packages=external', `--outfile=${out}`, '--log-level=warning',
+  ], { stdio: 'inherit' });
+  return out;
+}
+
 /** apiserver_request_total summed by verb and resource (from the apiserver's /metrics). */
 async function apiserverRequests(http: KubeHttp): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -188,6 +202,7 @@ async function main(): Promise<void> {
       Object.entries(used).map(([k, v]) => `${k} ${((v * 1000) / COUNT).toFixed(2)} ms`).join(', ');
     console.log(`   CPU per VM during the baseline: ${cpuPerVm(baseCpu)}`);
 
+    const bundle = values.bundled ? buildBundle() : undefined;
     const dispatcher = startDispatcherProcess(cp.kubeconfig, nats.url, logs, false, {
       LOG_LEVEL: 'warn',
       // BENCH_PROF=<dir>: the dispatcher writes a V8 CPU profile there when it stops.
@@ -198,7 +213,7 @@ async function main(): Promise<void> {
       ].join(' '),
       VR_MEM_REPORT: MEM_REPORT,
       ...(process.env.BENCH_PROF ? { VR_CPU_PROF_DIR: process.env.BENCH_PROF } : {}),
-    });
+    }, bundle);
     processes.push(dispatcher);
     await seedNamespace(http, 'spine', 'mock');
     processes.push(...startAgentFleet({ natsUrl: nats.url, provider: { namespace: 'spine', name: 'mock', type: 'mock' }, replicas: 2,
@@ -274,7 +289,7 @@ async function main(): Promise<void> {
       const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
       console.log(`   after a full GC: RSS ${rssMiB(dispatcher.pid).rss.toFixed(0)} MiB, V8 heap used ${mib(live.heapUsed)} of ${mib(live.heapTotal)}, ` +
         `external + array buffers ${mib(live.external + live.arrayBuffers)}`);
-      console.log('   (the dispatcher runs under tsx here: TypeScript compiled in-process, with source maps; the image runs a bundle)');
+      console.log(values.bundled ? '   (the dispatcher runs the image\'s esbuild bundle)' : '   (the dispatcher runs under tsx here: TypeScript compiled in-process; --bundled runs the image\'s bundle)');
     }
   } finally {
     http.close();

@@ -65,8 +65,12 @@ export function startAgentFleet(opts: AgentFleetOptions): ManagedProcess[] {
 }
 
 /** The dispatcher process, watching the control plane and publishing on the bus. */
-export function startDispatcherProcess(kubeconfig: string, natsUrl: string, logDir: string, detached?: boolean, env: NodeJS.ProcessEnv = {}): ManagedProcess {
-  return tsProcess('dispatcher', 'dispatcher/main.ts', [], {
+export function startDispatcherProcess(
+  kubeconfig: string, natsUrl: string, logDir: string, detached?: boolean, env: NodeJS.ProcessEnv = {},
+  /** Runs `node <bundle> dispatcher` (the image's esbuild bundle of cli/virtrigaud.ts) instead of the sources under tsx. */
+  bundle?: string,
+): ManagedProcess {
+  const vars: NodeJS.ProcessEnv = {
     NATS_URL: natsUrl,
     KUBECONFIG: kubeconfig,
     METRICS_PORT: '0',
@@ -75,7 +79,12 @@ export function startDispatcherProcess(kubeconfig: string, natsUrl: string, logD
     // only writes status, from their heartbeats.
     PROVIDER_MANAGE_AGENTS: 'false',
     ...env,
-  }, logDir, detached);
+  };
+  if (!bundle) return tsProcess('dispatcher', 'dispatcher/main.ts', [], vars, logDir, detached);
+  return startProcess({
+    name: 'dispatcher', command: process.execPath, args: [bundle, 'dispatcher'], logFile: join(logDir, 'dispatcher.log'), detached,
+    env: { ...process.env, ...vars },
+  });
 }
 
 export async function startSpine(opts: SpineOptions): Promise<Spine> {

@@ -6,8 +6,8 @@
  *   3. neither: the system's CAs;
  *   `insecureSkipVerify` disables every check (the Provider says so explicitly).
  */
-import { buildConnector } from 'undici';
-import type { TLSSocket } from 'node:tls';
+import type { buildConnector } from 'undici';
+import { hexFingerprint, trustConnector as sharedTrustConnector } from '../core/pinned-tls.ts';
 
 export interface TlsTrust {
   /** PEM of the CA that signs the API's certificate. */
@@ -19,7 +19,7 @@ export interface TlsTrust {
 
 /** "AB:cd:…" or "abcd…" → "abcd…"; undefined when it is not a SHA-256 fingerprint. */
 export function normalizeFingerprint(value: string): string | undefined {
-  const hex = value.trim().replace(/^sha256[:=]?\s*/i, '').replace(/[:\s]/g, '').toLowerCase();
+  const hex = hexFingerprint(value);
   return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined;
 }
 
@@ -34,32 +34,7 @@ export function trustConnector(trust: TlsTrust, timeoutMs: number): buildConnect
   if (trust.fingerprint !== undefined && !trust.ca && !trust.insecureSkipVerify && !pinned) {
     throw new Error('the credential key "thumbprint" is not a SHA-256 fingerprint (64 hex digits, colons allowed)');
   }
-  const base = buildConnector({
-    timeout: timeoutMs,
-    keepAlive: true,
-    ...(trust.ca ? { ca: trust.ca } : {}),
-    // A pinned certificate is usually self-signed: the chain cannot verify, the fingerprint decides.
-    rejectUnauthorized: !(trust.insecureSkipVerify || pinned),
-    // A resumed session has no fresh handshake to check the pin against.
-    ...(pinned ? { maxCachedSessions: 0 } : {}),
-  });
-  if (!pinned) return base;
-  return (options, callback) => {
-    base(options, (err, socket) => {
-      if (err || !socket) {
-        callback(err ?? new Error('no socket'), null);
-        return;
-      }
-      const cert = (socket as TLSSocket).getPeerCertificate?.();
-      const got = cert?.fingerprint256 ? normalizeFingerprint(cert.fingerprint256) : undefined;
-      if (got !== pinned) {
-        socket.destroy();
-        callback(new CertificatePinError(
-          `the Proxmox API at ${options.hostname}:${options.port} presented a certificate with SHA-256 fingerprint ${cert?.fingerprint256 ?? 'none'}, `
-          + 'not the one pinned in the credential key "thumbprint"'), null);
-        return;
-      }
-      callback(null, socket);
-    });
-  };
+  return sharedTrustConnector({ ca: trust.ca, pinned, insecureSkipVerify: trust.insecureSkipVerify, timeoutMs }, (where, got) =>
+    new CertificatePinError(`the Proxmox API at ${where} presented a certificate with SHA-256 fingerprint ${got || 'none'}, `
+      + 'not the one pinned in the credential key "thumbprint"'));
 }

@@ -4,8 +4,8 @@
  * SHA-256, or SHA-1 as vSphere shows host thumbprints). No verification only when the Provider
  * says `insecureSkipVerify`.
  */
-import type { TLSSocket } from 'node:tls';
-import { Pool, buildConnector, errors as undiciErrors } from 'undici';
+import { Pool, type buildConnector, errors as undiciErrors } from 'undici';
+import { hexFingerprint, trustConnector } from '../../core/pinned-tls.ts';
 import { TransportError } from './faults.ts';
 
 export interface TlsSettings {
@@ -35,46 +35,18 @@ export interface HttpRequest {
 const DEFAULT_TIMEOUT_MS = 120_000;
 
 export function normaliseThumbprint(value: string): string {
-  const hex = value.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
-  if (hex.length !== 64 && hex.length !== 40) {
+  const hex = hexFingerprint(value).toUpperCase();
+  if (!/^([0-9A-F]{64}|[0-9A-F]{40})$/.test(hex)) {
     throw new TransportError(`credential key "thumbprint" must be a SHA-256 (64 hex digits) or SHA-1 (40 hex digits) certificate fingerprint, got ${hex.length} hex digits`, 'tls');
   }
   return hex;
 }
 
-function fingerprintOf(socket: TLSSocket, length: number): string {
-  const cert = socket.getPeerCertificate();
-  const fp = length === 64 ? cert.fingerprint256 : cert.fingerprint;
-  return (fp ?? '').replace(/:/g, '').toUpperCase();
-}
-
 /** A connector that verifies the chain (system or custom CA), or only the pinned fingerprint. */
 function connectorFor(tls: TlsSettings): buildConnector.connector {
   const pinned = tls.thumbprint ? normaliseThumbprint(tls.thumbprint) : undefined;
-  const base = buildConnector({
-    ...(tls.ca ? { ca: tls.ca } : {}),
-    // A pinned fingerprint replaces chain verification (vCenter's self-signed VMCA certificate).
-    rejectUnauthorized: !(tls.insecureSkipVerify || pinned),
-    maxCachedSessions: pinned ? 0 : 100,
-    keepAlive: true,
-    timeout: 10_000,
-  });
-  if (!pinned) return base;
-  return (options, callback) => {
-    base(options, (err, socket) => {
-      if (err || !socket) {
-        callback(err ?? new Error('no socket'), null);
-        return;
-      }
-      const got = fingerprintOf(socket as TLSSocket, pinned.length);
-      if (got !== pinned) {
-        socket.destroy();
-        callback(new TransportError(`the certificate of ${options.hostname}:${options.port} has fingerprint ${got || '(none)'}, expected the pinned ${pinned} (credential key "thumbprint")`, 'tls'), null);
-        return;
-      }
-      callback(null, socket);
-    });
-  };
+  return trustConnector({ ca: tls.ca, pinned: pinned?.toLowerCase(), insecureSkipVerify: tls.insecureSkipVerify ?? false, timeoutMs: 10_000 }, (where, got) =>
+    new TransportError(`the certificate of ${where} has fingerprint ${got.toUpperCase() || '(none)'}, expected the pinned ${pinned} (credential key "thumbprint")`, 'tls'));
 }
 
 const TLS_CODES = new Set([

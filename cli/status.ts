@@ -3,25 +3,17 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../api/crd.ts';
 import type { Provider, VirtualMachine } from '../api/objects.ts';
 import { readStackState } from '../scripts/stack/state.ts';
+import { isAlive } from '../scripts/stack/processes.ts';
 import { kubeErrorMessage, withRetry } from './kube.ts';
 import { table } from './table.ts';
 import type { Output } from './vm.ts';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function status(kc: KubeConfig, io: Output): Promise<number> {
   const stack = readStackState();
   if (!stack) {
     io.out('local stack: not running (start it with: virtrigaud up)\n');
   } else {
-    const procs = stack.pids.map((p) => ({ ...p, up: alive(p.pid) }));
+    const procs = stack.pids.map((p) => ({ ...p, up: isAlive(p.pid) }));
     const up = procs.filter((p) => p.up).length;
     io.out(`local stack: ${up} of ${procs.length} processes running; kube-apiserver ${stack.server}; KUBECONFIG=${stack.kubeconfig}\n`);
     io.out(table(['PROCESS', 'PID', 'STATE'], procs.map((p) => [p.name, String(p.pid), p.up ? 'running' : 'stopped'])));

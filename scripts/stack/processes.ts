@@ -66,16 +66,19 @@ export function startProcess(opts: StartOptions): ManagedProcess {
   };
 }
 
+/** Whether a process with this pid exists (signal 0 checks without signalling). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Stops a process recorded by pid (a detached one from an earlier `up`). */
 export async function stopPid(pid: number, timeoutMs = 5000): Promise<void> {
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const alive = () => isAlive(pid);
   if (!alive()) return;
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + timeoutMs;

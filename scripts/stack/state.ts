@@ -1,6 +1,7 @@
 /** The record of a running local stack (.local/stack/state.json), shared by up and down. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from './processes.ts';
 
 export const STACK_DIR = join(new URL('../..', import.meta.url).pathname, '.local/stack');
 
@@ -17,12 +18,5 @@ export function readStackState(): StackState | undefined {
 }
 
 export function stackRunning(state: StackState): boolean {
-  return state.pids.some(({ pid }) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return state.pids.some(({ pid }) => isAlive(pid));
 }

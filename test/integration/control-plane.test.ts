@@ -3,18 +3,9 @@ import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { startControlPlane, type ControlPlane } from '../../scripts/stack/control-plane.ts';
-import { freePort } from '../../scripts/stack/processes.ts';
+import { freePort, isAlive } from '../../scripts/stack/processes.ts';
 import { httpsGet } from '../../scripts/stack/kubeconfig.ts';
 import { kubectl } from '../../scripts/stack/kubectl.ts';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('local control plane', function () {
   this.timeout(90_000);
@@ -52,7 +43,7 @@ describe('local control plane', function () {
     const { processes, dir } = cp!;
     await cp!.stop();
     cp = undefined;
-    for (const p of processes) assert.equal(alive(p.pid), false, `${p.name} (pid ${p.pid}) still runs`);
+    for (const p of processes) assert.equal(isAlive(p.pid), false, `${p.name} (pid ${p.pid}) still runs`);
     assert.equal(existsSync(dir), false);
   });
 

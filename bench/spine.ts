@@ -205,14 +205,15 @@ async function main(): Promise<void> {
     const bundle = values.bundled ? buildBundle() : undefined;
     const dispatcher = startDispatcherProcess(cp.kubeconfig, nats.url, logs, false, {
       LOG_LEVEL: 'warn',
-      // BENCH_PROF=<dir>: the dispatcher writes a V8 CPU profile there when it stops.
-      // Live memory on request (phase 4), and with BENCH_PROF=<dir> a V8 CPU profile written there at exit.
+      // Live memory on request (phase 4); BENCH_HEAP=<dir> adds a heap snapshot written there then,
+      // BENCH_PROF=<dir> a V8 CPU profile written there at exit.
       NODE_OPTIONS: [
         `--require ${join(import.meta.dirname, 'lib', 'memory-report-preload.cjs')}`,
         ...(process.env.BENCH_PROF ? [`--require ${join(import.meta.dirname, 'lib', 'cpu-profile-preload.cjs')}`] : []),
       ].join(' '),
       VR_MEM_REPORT: MEM_REPORT,
       ...(process.env.BENCH_PROF ? { VR_CPU_PROF_DIR: process.env.BENCH_PROF } : {}),
+      ...(process.env.BENCH_HEAP ? { VR_HEAP_SNAPSHOT_DIR: process.env.BENCH_HEAP } : {}),
     }, bundle);
     processes.push(dispatcher);
     await seedNamespace(http, 'spine', 'mock');
@@ -284,11 +285,12 @@ async function main(): Promise<void> {
       console.log(`   RSS ${after.rss.toFixed(0)} MiB (peak ${after.peak.toFixed(0)} MiB; ${before.rss.toFixed(0)} MiB before) (target ≤ 150 MB)`);
       // Live memory: a full GC first (RSS keeps garbage V8 has not collected, and heap it keeps reserved).
       process.kill(dispatcher.pid, 'SIGUSR2');
-      await sleep(3000);
-      const live = JSON.parse(readFileSync(MEM_REPORT, 'utf8')) as NodeJS.MemoryUsage;
+      await sleep(process.env.BENCH_HEAP ? 30_000 : 3000);
+      const live = JSON.parse(readFileSync(MEM_REPORT, 'utf8')) as NodeJS.MemoryUsage & { spaces: Record<string, number> };
       const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
       console.log(`   after a full GC: RSS ${rssMiB(dispatcher.pid).rss.toFixed(0)} MiB, V8 heap used ${mib(live.heapUsed)} of ${mib(live.heapTotal)}, ` +
-        `external + array buffers ${mib(live.external + live.arrayBuffers)}`);
+        `external ${mib(live.external)} (array buffers ${mib(live.arrayBuffers)} of it)`);
+      console.log(`   V8 spaces used: ${Object.entries(live.spaces).filter(([, b]) => b > 2 ** 20).map(([k, b]) => `${k} ${mib(b)}`).join(', ')}`);
       console.log(values.bundled ? '   (the dispatcher runs the image\'s esbuild bundle)' : '   (the dispatcher runs under tsx here: TypeScript compiled in-process; --bundled runs the image\'s bundle)');
     }
   } finally {

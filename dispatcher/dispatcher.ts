@@ -182,7 +182,9 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
   // 4. Status writing (the one writer), reconciling, events, advisories.
   const statusWriter = new StatusWriter({
     api, cache: caches.vms, log,
-    recorder: createEventRecorder(api, config.identity, log, () => metrics.kubeEvents.inc()),
+    recorder: createEventRecorder({
+      api, identity: config.identity, log, onRecorded: () => metrics.kubeEvents.inc(), onDropped: () => metrics.kubeEventsDropped.inc(),
+    }),
     onResult: (r) => metrics.statusWrites.inc({ result: r }),
     beforeWrite: opts.hooks?.beforeStatusWrite,
   });

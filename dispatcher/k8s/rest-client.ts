@@ -10,9 +10,11 @@
  * "Premature close" once the socket is reused before the body is read. This client reads whole
  * bodies itself and skips client-node's model (de)serialization.
  *
- * Authentication still comes from the KubeConfig on every request (`applyToHTTPSOptions`: client
- * certificates, tokens, exec plugins); when the TLS options change (a rotated certificate) a new
- * pool replaces the old one, which is closed a minute later. A proxied cluster (proxyUrl) uses the
+ * Authentication comes from the KubeConfig (`applyToHTTPSOptions`: client certificates, tokens,
+ * exec plugins), asked again every AUTH_REFRESH_MS rather than per request: client-node builds a
+ * new https.Agent and decodes the certificates on each call, which under a burst cost CPU and kept
+ * ~10 KB of buffers alive per waiting request. When the TLS options change (a rotated
+ * certificate) a new pool replaces the old one, which is closed a minute later. A proxied cluster (proxyUrl) uses the
  * agent client-node makes for it.
  */
 import https from 'node:https';
@@ -23,6 +25,8 @@ import { DispatcherError } from '../errors.ts';
 /** How long a replaced pool keeps serving the requests it already has. */
 const RETIRE_AFTER_MS = 60_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** How long one answer of the KubeConfig (token, certificates) is used; a rotated token is read within this. */
+const AUTH_REFRESH_MS = 10_000;
 
 /** A non-2xx answer; `statusCode` is what isNotFound/isConflict look at. */
 export class KubeApiError extends DispatcherError {
@@ -62,6 +66,8 @@ export interface KubeRestOptions {
 export class KubeRest {
   private agent: https.Agent | undefined;
   private key = '';
+  private pooledFor: https.RequestOptions | undefined;
+  private auth: { options: Promise<https.RequestOptions>; at: number } | undefined;
   private readonly base: URL;
   private readonly proxied: boolean;
 
@@ -77,8 +83,7 @@ export class KubeRest {
    * a non-2xx answer throws KubeApiError.
    */
   async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
-    const options: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(options);
+    const options = await this.authOptions();
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string | number | string[]> = { ...(options.headers as Record<string, string | string[]> | undefined), accept: 'application/json' };
     if (payload) {
@@ -116,14 +121,37 @@ export class KubeRest {
     });
   }
 
+  /** The KubeConfig's answer for a request (shared by the requests of AUTH_REFRESH_MS; never modified). */
+  private authOptions(): Promise<https.RequestOptions> {
+    const now = performance.now();
+    if (!this.auth || now - this.auth.at > AUTH_REFRESH_MS) {
+      const options: https.RequestOptions = {};
+      const applied = this.kc.applyToHTTPSOptions(options).then(() => {
+        // client-node made an agent for this one request; only a proxied cluster needs it.
+        if (!this.proxied) delete options.agent;
+        return options;
+      });
+      // A failure (e.g. an exec plugin erroring) is not kept: the next request asks again.
+      applied.catch(() => {
+        if (this.auth?.options === applied) this.auth = undefined;
+      });
+      this.auth = { options: applied, at: now };
+    }
+    return this.auth.options;
+  }
+
   /** Closes the pooled connections. */
   close(): void {
     this.agent?.destroy();
     this.agent = undefined;
     this.key = '';
+    this.pooledFor = undefined;
   }
 
   private pooled(options: https.RequestOptions): https.Agent {
+    // The same answer of the KubeConfig as last time needs no comparison of certificates.
+    if (this.agent && options === this.pooledFor) return this.agent;
+    this.pooledFor = options;
     const key = tlsKey(options);
     if (this.agent && key === this.key) return this.agent;
     const old = this.agent;

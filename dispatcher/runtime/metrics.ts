@@ -11,6 +11,7 @@ export interface DispatcherMetrics {
   malformedEvents: Counter;
   deliveryExhausted: Counter;
   kubeEvents: Counter;
+  kubeEventsDropped: Counter;
   informerRestarts: Counter<'kind'>;
   queueDepth: Gauge;
   leader: Gauge;
@@ -30,6 +31,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): Dispatch
     malformedEvents: new Counter({ name: `${p}malformed_events_total`, help: 'Messages on VR_EVENTS that were not valid status events (terminated and dead-lettered)', registers: [registry] }),
     deliveryExhausted: new Counter({ name: `${p}command_delivery_exhausted_total`, help: 'Max-deliveries advisories turned into a VM condition', registers: [registry] }),
     kubeEvents: new Counter({ name: `${p}kubernetes_events_total`, help: 'core/v1 Events recorded on VMs', registers: [registry] }),
+    kubeEventsDropped: new Counter({ name: `${p}kubernetes_events_dropped_total`, help: 'core/v1 Events dropped because 1,000 were already waiting for the apiserver', registers: [registry] }),
     informerRestarts: new Counter({ name: `${p}informer_restarts_total`, help: 'Informer list/watch restarts after an error', labelNames: ['kind'], registers: [registry] }),
     queueDepth: new Gauge({ name: `${p}queue_depth`, help: 'VM keys waiting in the work queue', registers: [registry] }),
     leader: new Gauge({ name: `${p}leader`, help: '1 while this replica holds the lease', registers: [registry] }),

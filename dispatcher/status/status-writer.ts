@@ -36,7 +36,7 @@ export interface StatusWriterOptions {
   api: Pick<KubeApi, 'getVM' | 'patchVMStatus'>;
   /** The informer cache (may lag behind our own writes). */
   cache: { get(namespace: string, name: string): VirtualMachine | undefined };
-  recorder?: EventRecorder;
+  recorder?: Pick<EventRecorder, 'record'>;
   log: Logger;
   onResult?: (result: WriteResult) => void;
   maxAttempts?: number;

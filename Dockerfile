@@ -4,7 +4,8 @@
 # No engine builds it in this repository's CI; test/integration/cli.test.ts checks that every
 # file it copies exists and that the bundle step below produces a working `virtrigaud`.
 
-# --- build: all dependencies, then one ES module bundle of our code (npm packages stay external).
+# --- build: all dependencies, then an ES module bundle of our code (npm packages stay external),
+#     split per command: `virtrigaud dispatcher` loads the dispatcher's code and packages only.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -19,7 +20,7 @@ COPY provider-agents ./provider-agents
 COPY scripts ./scripts
 COPY cli ./cli
 RUN npx esbuild cli/virtrigaud.ts --bundle --platform=node --format=esm --target=node20 \
-      --packages=external --outfile=dist/virtrigaud.mjs --log-level=warning
+      --packages=external --splitting --outdir=dist --out-extension:.js=.mjs --log-level=warning
 
 # --- runtime: production dependencies, the bundle, openssl (webhook-certs), a non-root user.
 FROM node:20-bookworm-slim
@@ -29,7 +30,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
-COPY --from=build /src/dist/virtrigaud.mjs ./dist/virtrigaud.mjs
+COPY --from=build /src/dist ./dist
 RUN printf '#!/bin/sh\nexec node /app/dist/virtrigaud.mjs "$@"\n' > /usr/local/bin/virtrigaud \
  && chmod 0755 /usr/local/bin/virtrigaud
 ENV NODE_ENV=production

@@ -150,12 +150,12 @@ async function waitForAgents(natsUrl: string, provider: ProviderKey, n: number):
 /** The image's bundle (the Dockerfile's esbuild step), inside node_modules so its packages resolve as in the image. */
 function buildBundle(): string {
   const root = join(import.meta.dirname, '..');
-  const out = join(root, 'node_modules', '.cache', 'virtrigaud-bench', 'virtrigaud.mjs');
+  const dir = join(root, 'node_modules', '.cache', 'virtrigaud-bench');
   execFileSync(join(root, 'node_modules', '.bin', 'esbuild'), [
     join(root, 'cli', 'virtrigaud.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20',
-    '--packages=external', `--outfile=${out}`, '--log-level=warning',
+    '--packages=external', '--splitting', `--outdir=${dir}`, '--out-extension:.js=.mjs', '--log-level=warning',
   ], { stdio: 'inherit' });
-  return out;
+  return join(dir, 'virtrigaud.mjs');
 }
 
 /** apiserver_request_total summed by verb and resource (from the apiserver's /metrics). */

@@ -10,11 +10,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { HELP, MAIN_HELP, PROGRAM } from './help.ts';
-import { contextNamespace, loadKubeConfig } from './kube.ts';
-import { natsBootstrap, printNatsBootstrap } from './nats-bootstrap.ts';
-import { status } from './status.ts';
-import { listVMs, vmConsole, type Output } from './vm.ts';
-import { webhookCerts } from './webhook-certs.ts';
+import type { Output } from './vm.ts';
 
 const AGENT_TYPES = ['vsphere', 'libvirt', 'proxmox', 'mock'];
 
@@ -34,6 +30,12 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(command: strin
     throw new UsageError((err as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), command);
   }
 }
+
+/**
+ * The user and installation commands, imported when run: they load client-node, which a
+ * long-running process (the dispatcher above all) should not pay for in memory.
+ */
+const kube = () => import('./kube.ts');
 
 /**
  * The process entries, imported (literally, so a bundler includes them) only when run: each
@@ -96,6 +98,7 @@ export async function main(argv: string[], io: Output): Promise<number> {
       const { values, positionals } = parse(command, rest, KUBECONFIG_OPTION);
       if (helpOnly(values)) return 0;
       if (positionals.length) throw new UsageError(`status takes no arguments, got ${positionals.join(' ')}`, command);
+      const [{ status }, { loadKubeConfig }] = await Promise.all([import('./status.ts'), kube()]);
       return status(loadKubeConfig(values.kubeconfig), io);
     }
     case 'vm': {
@@ -106,6 +109,7 @@ export async function main(argv: string[], io: Output): Promise<number> {
       });
       if (helpOnly(values)) return 0;
       const [sub, ...args] = positionals;
+      const [{ listVMs, vmConsole }, { contextNamespace, loadKubeConfig }] = await Promise.all([import('./vm.ts'), kube()]);
       const kc = () => loadKubeConfig(values.kubeconfig);
       if (sub === 'list') {
         if (args.length) throw new UsageError(`vm list takes no names, got ${args.join(' ')}`, command);
@@ -125,6 +129,7 @@ export async function main(argv: string[], io: Output): Promise<number> {
       const { values, positionals } = parse(command, rest, { ...KUBECONFIG_OPTION, namespace: { type: 'string' }, print: { type: 'boolean' } });
       if (helpOnly(values)) return 0;
       if (positionals.length) throw new UsageError(`nats-bootstrap takes no arguments, got ${positionals.join(' ')}`, command);
+      const [{ natsBootstrap, printNatsBootstrap }, { loadKubeConfig }] = await Promise.all([import('./nats-bootstrap.ts'), kube()]);
       if (values.print) return printNatsBootstrap(io);
       return natsBootstrap(loadKubeConfig(values.kubeconfig), values.namespace ?? 'virtrigaud-system', io);
     }
@@ -137,6 +142,7 @@ export async function main(argv: string[], io: Output): Promise<number> {
       if (positionals.length) throw new UsageError(`webhook-certs takes no arguments, got ${positionals.join(' ')}`, command);
       const days = Number(values.days ?? '365');
       if (!Number.isInteger(days) || days < 31 || days > 3650) throw new UsageError(`--days must be a whole number from 31 to 3650, got ${values.days}`, command);
+      const [{ webhookCerts }, { loadKubeConfig }] = await Promise.all([import('./webhook-certs.ts'), kube()]);
       return webhookCerts(loadKubeConfig(values.kubeconfig), {
         namespace: values.namespace ?? 'virtrigaud-system',
         service: values.service ?? 'virtrigaud-webhook',

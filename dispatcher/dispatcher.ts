@@ -6,12 +6,12 @@
  * max-deliveries listener; losing the Lease stops all three at once.
  */
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { credsAuthenticator } from '@nats-io/nats-core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { VirtualMachine } from '../api/objects.ts';
-import { Backoff } from '../kube/index.ts';
+import { asKubeAuth, Backoff, loadKubeAuth, type KubeAuth } from '../kube/index.ts';
 import { ensureStreams } from '../proto/bus/topology.ts';
 import { listenMaxDeliveries } from './bus/advisory-listener.ts';
 import { deadLetter } from './bus/dead-letter.ts';
@@ -44,7 +44,8 @@ import { StatusWriter } from './status/status-writer.ts';
 export interface StartDispatcherOptions {
   config: Config;
   /** Overrides config.kubeconfigPath (tests pass the test cluster's). */
-  kubeConfig?: KubeConfig;
+  /** Where the apiserver is (tests); otherwise config.kubeconfigPath, $KUBECONFIG, ~/.kube/config, in-cluster. */
+  kubeConfig?: KubeConfig | KubeAuth;
   log?: Logger;
   /** Runs the Provider controller on the leading replica with these settings; unset: not run. */
   providers?: ProviderControllerConfig;
@@ -73,19 +74,12 @@ function fingerprint(vm: VirtualMachine): string {
   return `${m.uid}|${m.generation}|${m.deletionTimestamp ?? ''}|${JSON.stringify(m.annotations ?? {})}|${(m.finalizers ?? []).join(',')}`;
 }
 
-function loadKubeConfig(config: Config): KubeConfig {
-  const kc = new KubeConfig();
-  if (config.kubeconfigPath) kc.loadFromFile(config.kubeconfigPath);
-  else kc.loadFromDefault();
-  return kc;
-}
-
 export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dispatcher> {
   const { config } = opts;
   const log = (opts.log ?? createLogger({ level: config.logLevel })).child({ component: 'dispatcher', identity: config.identity });
   const metrics = createMetrics();
-  const kubeConfig = opts.kubeConfig ?? loadKubeConfig(config);
-  const api = createKubeApi(kubeConfig);
+  const kubeAuth = opts.kubeConfig ? asKubeAuth(opts.kubeConfig) : await loadKubeAuth(config.kubeconfigPath);
+  const api = createKubeApi(kubeAuth);
 
   // 1. The bus: connection, streams.
   const nc: NatsConnection = await connect({
@@ -143,7 +137,7 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
     queue.add(key);
   };
   const caches = startCaches({
-    kubeConfig, api, namespace: config.namespace,
+    api, namespace: config.namespace,
     handlers: {
       vm: {
         add: onVM,
@@ -230,7 +224,7 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
     for (const vm of caches.vms.list()) queue.add(objectKey(vm));
     current.advisories = listenMaxDeliveries(nc, handleExhausted, log);
     if (opts.providers) {
-      current.providers = startProviderController({ kubeConfig, nc, log, config: opts.providers, events: api, signal })
+      current.providers = startProviderController({ kubeConfig: kubeAuth, nc, log, config: opts.providers, events: api, signal })
         .catch((err: unknown) => {
           if (!signal.aborted) log.error('provider controller not started; Providers get no agents or status until the next term', { err });
           return undefined;

@@ -4,7 +4,7 @@
  * metadata only (data is dropped on arrival; cloud-init content is read at dispatch time).
  * Handlers only report keys; the dispatcher turns them into work-queue adds.
  */
-import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import type { Provider, VirtualMachine, VMClass, VMImage, VMNetworkAttachment } from '../../api/objects.ts';
 import { dropBookkeeping, startInformer, type AnyObject, type Informer, type InformerEvent, type InformerHandlers } from '../../kube/index.ts';
 import type { DependencyKind } from '../resolve/dependencies.ts';
@@ -26,7 +26,6 @@ export interface Caches {
 }
 
 export interface CachesOptions {
-  kubeConfig: KubeConfig;
   api: KubeApi;
   namespace?: string;
   handlers: CacheHandlers;
@@ -40,10 +39,10 @@ export function stripSecret(secret: V1Secret): void {
 }
 
 export function startCaches(opts: CachesOptions): Caches {
-  const { kubeConfig, api, namespace, handlers, onEvent } = opts;
+  const { api, namespace, handlers, onEvent } = opts;
 
   const custom = <T extends AnyObject>(kind: WatchedKind, h: InformerHandlers<T>) =>
-    startInformer<T>({ kind, kubeConfig, ...api.customCollection<T>(kind, namespace), transform: dropBookkeeping, handlers: h, onEvent });
+    startInformer<T>({ kind, client: api.client, path: api.customCollection(kind, namespace), transform: dropBookkeeping, handlers: h, onEvent });
 
   // A dependency's status-only update (same generation) cannot change a VM's desired state.
   const generations = new Map<string, number | undefined>();
@@ -69,7 +68,7 @@ export function startCaches(opts: CachesOptions): Caches {
   const networks = custom<VMNetworkAttachment>('VMNetworkAttachment', dependencyHandlers('VMNetworkAttachment'));
   const providers = custom<Provider>('Provider', dependencyHandlers('Provider'));
   const secrets = startInformer<V1Secret>({
-    kind: 'Secret', kubeConfig, ...api.secretCollection(namespace), transform: stripSecret, handlers: dependencyHandlers('Secret'), onEvent,
+    kind: 'Secret', client: api.client, path: api.secretCollection(namespace), transform: stripSecret, handlers: dependencyHandlers('Secret'), onEvent,
   });
   const all: Informer<unknown>[] = [vms, classes, images, networks, providers, secrets];
 

@@ -1,17 +1,13 @@
 /**
  * The few apiserver calls the dispatcher makes, behind one narrow interface (tests fake it):
  * merge patches on VirtualMachines and their status subresource, Secret reads at dispatch time,
- * core/v1 Events, and the leader Lease. The frequent ones go over kept-alive connections (rest-client.ts).
+ * core/v1 Events, and the leader Lease — all over kept-alive connections (kube/rest.ts).
  */
-import {
-  CoordinationV1Api, CoreV1Api, CustomObjectsApi,
-  type CoreV1Event, type KubeConfig, type V1Lease, type V1Secret,
-} from '@kubernetes/client-node';
+import type { CoreV1Event, V1Lease, V1Secret } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../api/crd.ts';
 import type { VirtualMachine } from '../../api/objects.ts';
-import type { ObjectList } from '../../kube/index.ts';
+import { KubeRest, type KubeAuth } from '../../kube/index.ts';
 import { isNotFound } from '../errors.ts';
-import { KubeRest } from './rest-client.ts';
 
 export const PLURALS = {
   VirtualMachine: 'virtualmachines',
@@ -26,9 +22,11 @@ export type WatchedKind = keyof typeof PLURALS;
 export type MergePatch = Record<string, unknown>;
 
 export interface KubeApi {
-  /** The collection path and list call an informer needs for one of our kinds. */
-  customCollection<T>(kind: WatchedKind, namespace?: string): { path: string; list: () => Promise<ObjectList<T>> };
-  secretCollection(namespace?: string): { path: string; list: () => Promise<ObjectList<V1Secret>> };
+  /** The client informers list and watch with. */
+  readonly client: KubeRest;
+  /** The collection path an informer watches for one of our kinds. */
+  customCollection(kind: WatchedKind, namespace?: string): string;
+  secretCollection(namespace?: string): string;
   /** GET a VirtualMachine; undefined when it does not exist. */
   getVM(namespace: string, name: string): Promise<VirtualMachine | undefined>;
   /** Merge-patches the main resource (metadata: finalizers). */
@@ -52,17 +50,15 @@ const MAX_EVENT_SOCKETS = 4;
 
 const MERGE_PATCH = 'application/merge-patch+json';
 
-export function createKubeApi(kc: KubeConfig): KubeApi {
-  // The frequent calls (VM reads and patches, Events) go over pooled keep-alive connections
-  // (rest-client.ts); Events have their own, so they never delay a status write. Lists, Secret
-  // reads and the Lease stay with client-node (rare, and typed as it types them).
-  const rest = new KubeRest(kc, { maxSockets: MAX_SOCKETS });
-  const eventRest = new KubeRest(kc, { maxSockets: MAX_EVENT_SOCKETS });
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const coordination = kc.makeApiClient(CoordinationV1Api);
+export function createKubeApi(auth: KubeAuth): KubeApi {
+  // Events have their own connections, so they never delay a status write; watches open their
+  // own (kube/rest.ts).
+  const rest = new KubeRest(auth, { maxSockets: MAX_SOCKETS });
+  const eventRest = new KubeRest(auth, { maxSockets: MAX_EVENT_SOCKETS });
   const vmPath = (namespace: string, name: string) =>
     `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${PLURALS.VirtualMachine}/${encodeURIComponent(name)}`;
+  const leasePath = (namespace: string, name?: string) =>
+    `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases${name === undefined ? '' : `/${encodeURIComponent(name)}`}`;
   const notFoundAsUndefined = async <T>(p: Promise<T>): Promise<T | undefined> => {
     try {
       return await p;
@@ -72,31 +68,24 @@ export function createKubeApi(kc: KubeConfig): KubeApi {
     }
   };
   return {
-    customCollection<T>(kind: WatchedKind, namespace?: string) {
+    client: rest,
+    customCollection(kind, namespace) {
       const plural = PLURALS[kind];
-      const path = namespace
-        ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${plural}`
-        : `/apis/${GROUP}/${VERSION}/${plural}`;
-      const list = () => (namespace
-        ? custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural })
-        : custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as Promise<ObjectList<T>>;
-      return { path, list };
+      return namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`;
     },
-    secretCollection(namespace?: string) {
-      const path = namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets';
-      const list = () => (namespace ? core.listNamespacedSecret({ namespace }) : core.listSecretForAllNamespaces());
-      return { path, list };
-    },
+    secretCollection: (namespace) => (namespace ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets` : '/api/v1/secrets'),
     getVM: (namespace, name) => notFoundAsUndefined(rest.request<VirtualMachine>('GET', vmPath(namespace, name))),
     patchVM: (namespace, name, body) => rest.request<VirtualMachine>('PATCH', vmPath(namespace, name), body, MERGE_PATCH),
     patchVMStatus: (namespace, name, body) => rest.request<VirtualMachine>('PATCH', `${vmPath(namespace, name)}/status`, body, MERGE_PATCH),
-    getSecret: (namespace, name) => notFoundAsUndefined(core.readNamespacedSecret({ namespace, name })),
+    getSecret: (namespace, name) =>
+      notFoundAsUndefined(rest.request<V1Secret>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`)),
     createEvent: async (namespace, body) => {
       await eventRest.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { apiVersion: 'v1', kind: 'Event', ...body });
     },
-    getLease: (namespace, name) => notFoundAsUndefined(coordination.readNamespacedLease({ namespace, name })),
-    createLease: (namespace, body) => coordination.createNamespacedLease({ namespace, body }),
-    replaceLease: (namespace, name, body) => coordination.replaceNamespacedLease({ namespace, name, body }),
+    getLease: (namespace, name) => notFoundAsUndefined(rest.request<V1Lease>('GET', leasePath(namespace, name))),
+    createLease: (namespace, body) => rest.request<V1Lease>('POST', leasePath(namespace), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...body }),
+    replaceLease: (namespace, name, body) =>
+      rest.request<V1Lease>('PUT', leasePath(namespace, name), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...body }),
     close: () => {
       rest.close();
       eventRest.close();

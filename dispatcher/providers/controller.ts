@@ -19,7 +19,7 @@ import type { CoreV1Event, KubeConfig, V1Deployment, V1Secret } from '@kubernete
 import type { NatsConnection } from '@nats-io/nats-core';
 import { API_VERSION } from '../../api/crd.ts';
 import type { Provider, VirtualMachine } from '../../api/objects.ts';
-import { startInformer, type AnyObject, type Informer, type InformerEvent, type InformerHandlers } from '../../kube/index.ts';
+import { asKubeAuth, startInformer, type AnyObject, type KubeAuth, type Informer, type InformerEvent, type InformerHandlers } from '../../kube/index.ts';
 import { isNotFound } from '../errors.ts';
 import type { KubeApi } from '../k8s/kube-api.ts';
 import { keyOf, objectKey, parseKey } from '../k8s/object-key.ts';
@@ -41,7 +41,8 @@ import { desiredStatus, sameStatus, type DeploymentFacts, type StatusInputs } fr
 export const PROVIDER_FINALIZER = 'provider.infra.virtrigaud.io/finalizer';
 
 export interface ProviderControllerDeps {
-  kubeConfig: KubeConfig;
+  /** Where the apiserver is: the dispatcher's KubeAuth (tests may pass a client-node KubeConfig). */
+  kubeConfig: KubeConfig | KubeAuth;
   /** The dispatcher's bus connection (heartbeats are read from it). */
   nc: NatsConnection;
   log: Logger;
@@ -98,7 +99,7 @@ export async function startProviderController(deps: ProviderControllerDeps): Pro
   const { config, nc } = deps;
   const log = deps.log.child({ component: 'provider-controller' });
   const now = deps.now ?? Date.now;
-  const kube: ProviderKube = createProviderKube(deps.kubeConfig, config.fieldManager);
+  const kube: ProviderKube = createProviderKube(asKubeAuth(deps.kubeConfig), config.fieldManager);
   const ns = config.namespace;
   const onEvent = (e: InformerEvent) => {
     deps.onInformerEvent?.(e);
@@ -175,14 +176,14 @@ export async function startProviderController(deps: ProviderControllerDeps): Pro
 
   const tracker = new HeartbeatTracker({ nc, timeoutMs: config.heartbeatTimeoutMs, onChange: enqueue, log, now });
 
-  const providers: Informer<Provider> = startInformer<Provider>({ kind: 'Provider', kubeConfig: deps.kubeConfig, ...kube.providers(ns), handlers: handlers(onProvider), onEvent });
-  const vms: Informer<SlimVM> = startInformer<SlimVM>({ kind: 'VirtualMachine', kubeConfig: deps.kubeConfig, ...kube.vms<SlimVM>(ns), transform: slimVM, handlers: handlers(onVM), onEvent });
+  const providers: Informer<Provider> = startInformer<Provider>({ kind: 'Provider', ...kube.providers(ns), handlers: handlers(onProvider), onEvent });
+  const vms: Informer<SlimVM> = startInformer<SlimVM>({ kind: 'VirtualMachine', ...kube.vms<SlimVM>(ns), transform: slimVM, handlers: handlers(onVM), onEvent });
   const deployments: Informer<V1Deployment & AnyObject> = startInformer<V1Deployment & AnyObject>({
-    kind: 'Deployment', kubeConfig: deps.kubeConfig, ...kube.deployments<V1Deployment & AnyObject>(ns, MANAGED_SELECTOR), onEvent,
+    kind: 'Deployment', ...kube.deployments<V1Deployment & AnyObject>(ns, MANAGED_SELECTOR), onEvent,
     handlers: handlers((d) => enqueue(d.metadata?.labels?.[PROVIDER_LABEL] ? keyOf(d.metadata.namespace ?? '', d.metadata.labels[PROVIDER_LABEL]) : undefined)),
   });
   const secrets: Informer<V1Secret & AnyObject> = startInformer<V1Secret & AnyObject>({
-    kind: 'Secret', kubeConfig: deps.kubeConfig, ...kube.secrets<V1Secret & AnyObject>(ns), transform: stripSecret, onEvent,
+    kind: 'Secret', ...kube.secrets<V1Secret & AnyObject>(ns), transform: stripSecret, onEvent,
     handlers: handlers((s) => {
       for (const key of providersBySecret.get(objectKey(s)) ?? []) enqueue(key);
       const owner = s.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'virtrigaud-dispatcher' ? s.metadata.labels[PROVIDER_LABEL] : undefined;

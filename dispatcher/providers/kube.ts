@@ -1,18 +1,17 @@
 /**
- * The apiserver calls of the Provider controller, over the dispatcher's kept-alive client
- * (k8s/rest-client.ts): server-side apply of the agent's objects and of the Provider's status,
+ * The apiserver calls of the Provider controller, over a kept-alive client (kube/rest.ts): server-side apply of the agent's objects and of the Provider's status,
  * the finalizer, and the collections its informers list and watch.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../api/crd.ts';
 import type { ProviderStatus } from '../../api/kinds/provider.ts';
 import type { Provider } from '../../api/objects.ts';
-import type { ObjectList } from '../../kube/index.ts';
-import { KubeRest } from '../k8s/rest-client.ts';
+import { KubeRest, type KubeAuth } from '../../kube/index.ts';
 
+/** What an informer needs to list and watch one collection (`T`: the objects it holds). */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
 export interface Collection<T> {
   path: string;
-  list: () => Promise<ObjectList<T>>;
+  client: KubeRest;
   labelSelector?: string;
 }
 
@@ -54,15 +53,11 @@ export interface ProviderKube {
   close(): void;
 }
 
-export function createProviderKube(kc: KubeConfig, fieldManager: string): ProviderKube {
-  const rest = new KubeRest(kc, { maxSockets: 8 });
+export function createProviderKube(auth: KubeAuth, fieldManager: string): ProviderKube {
+  const rest = new KubeRest(auth, { maxSockets: 8 });
   const custom = (plural: string, namespace?: string) =>
     namespace ? `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(namespace)}/${plural}` : `/apis/${GROUP}/${VERSION}/${plural}`;
-  const collection = <T>(path: string, labelSelector?: string): Collection<T> => ({
-    path,
-    labelSelector,
-    list: () => rest.request<ObjectList<T>>('GET', labelSelector ? `${path}?labelSelector=${encodeURIComponent(labelSelector)}` : path),
-  });
+  const collection = <T>(path: string, labelSelector?: string): Collection<T> => ({ path, labelSelector, client: rest });
   const query = `?fieldManager=${encodeURIComponent(fieldManager)}&force=true`;
   const providerPath = (p: Provider) => `${custom('providers', p.metadata.namespace)}/${encodeURIComponent(p.metadata.name ?? '')}`;
   return {

@@ -242,13 +242,13 @@ describe('virtrigaud CLI', function () {
     });
 
     it('its bundle step makes a `virtrigaud` that runs (the esbuild command of the Dockerfile, here)', () => {
-      const step = /^RUN npx esbuild (.+?) --outfile=(\S+) (.*)$/m.exec(dockerfile.replace(/\\\n\s*/g, ''));
+      const step = /^RUN npx esbuild (.+?) --outdir=(\S+) (.*)$/m.exec(dockerfile.replace(/\\\n\s*/g, ''));
       assert.ok(step, 'the Dockerfile bundles with esbuild');
       // Inside node_modules so the bundle resolves its (external) packages as in the image.
       const outDir = join(ROOT, 'node_modules/.cache/virtrigaud-cli-test');
       mkdirSync(outDir, { recursive: true });
       const outfile = join(outDir, 'virtrigaud.mjs');
-      const args = [...step[1]!.split(/\s+/), `--outfile=${outfile}`, ...step[3]!.trim().split(/\s+/)];
+      const args = [...step[1]!.split(/\s+/), `--outdir=${outDir}`, ...step[3]!.trim().split(/\s+/)];
       const built = spawnSync(join(ROOT, 'node_modules/.bin/esbuild'), args, { cwd: ROOT, encoding: 'utf8' });
       assert.equal(built.status, 0, built.stderr);
       const help = spawnSync(process.execPath, [outfile, 'agent', '--help'], { encoding: 'utf8' });

@@ -1,8 +1,8 @@
 /**
  * The shared informer (kube/) behind the webhook's caches and the dispatcher's, against a
- * scripted HTTP apiserver stand-in: client-node's ListWatch stops for good on a failed list or
- * watch; ours lists and watches again after a backoff and keeps the cache answering from memory
- * throughout, handing changes to the handlers.
+ * scripted HTTP apiserver stand-in: it lists in pages and watches again after a backoff (a cut
+ * watch resumes from the last version, a 410 relists), keeps the cache answering from memory
+ * throughout, and hands changes to the handlers.
  */
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,8 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import { startInformer, type Informer, type InformerEvent, type InformerOptions } from '../../kube/index.ts';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { kubeAuthFromConfig, KubeRest, startInformer, type Informer, type InformerEvent, type InformerOptions } from '../../kube/index.ts';
 
 const PATH = '/apis/infra.virtrigaud.io/v1beta1/vmclasses';
 
@@ -82,6 +82,7 @@ describe('informer cache restart loop', function () {
   this.timeout(20_000);
   let api: ScriptedApiserver;
   let informer: Informer<KubernetesObject> | undefined;
+  let client: KubeRest | undefined;
   const seen: InformerEvent[] = [];
 
   type Extra = Pick<InformerOptions<KubernetesObject>, 'handlers' | 'transform'>;
@@ -91,16 +92,12 @@ describe('informer cache restart loop', function () {
     kubeConfig.loadFromOptions({
       clusters: [{ name: 'c', server, skipTLSVerify: true }], users: [{ name: 'u', ...user }], contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x',
     });
-    // A plain fetch stands in for the typed client: the informer only needs the list.
+    // Credentials asked for at every request, so a failing exec plugin shows at once.
+    client = new KubeRest(kubeAuthFromConfig(kubeConfig), { maxSockets: 4, authRefreshMs: 0 });
     informer = startInformer<KubernetesObject>({
       kind: 'VMClass',
       path: PATH,
-      kubeConfig,
-      list: async () => {
-        const res = await fetch(`${server}${PATH}`);
-        if (!res.ok) throw Object.assign(new Error(`list failed: HTTP ${res.status}`), { statusCode: res.status });
-        return (await res.json()) as KubernetesListObject<KubernetesObject>;
-      },
+      client,
       backoff: { initialMs: 20, maxMs: 200, jitter: 0 },
       onEvent: (e) => seen.push(e),
       ...extra,
@@ -114,6 +111,7 @@ describe('informer cache restart loop', function () {
   afterEach(async () => {
     await informer?.stop();
     informer = undefined;
+    client?.close();
     await api.close();
   });
 
@@ -128,11 +126,11 @@ describe('informer cache restart loop', function () {
     assert.ok(seen.some((e) => e.type === 'synced'));
   });
 
-  it('restarts a watch that failed (which ListWatch alone never does) and follows the events after it', async () => {
+  it('restarts a watch that failed and follows the events after it', async () => {
     api.lists = [list([aClass('a', '5')], '5')];
     api.watches = [
-      events([{ type: 'ADDED', object: aClass('b', '6') }]), // closed by the server: ListWatch re-watches by itself
-      fail(500), // an error: ListWatch stops for good; our loop restarts it
+      events([{ type: 'ADDED', object: aClass('b', '6') }]), // closed by the server: re-watched at once
+      fail(500), // an error: re-watched after a backoff
       fail(500),
       events([{ type: 'ADDED', object: aClass('c', '7') }, { type: 'DELETED', object: aClass('a', '8') }], true),
     ];
@@ -154,11 +152,11 @@ describe('informer cache restart loop', function () {
     assert.deepEqual(informer!.list('ns').map((o) => o.metadata?.name), ['b']);
   });
 
-  it('retries a re-watch whose credentials fail to load (a rejection ListWatch would leave unhandled)', async () => {
-    // Credentials that work once: the first watch connects, the re-watch after it closes cannot.
+  it('retries a re-watch whose credentials fail to load', async () => {
+    // Credentials that work twice: the list and the first watch connect, the re-watch after it closes cannot.
     const dir = mkdtempSync(join(tmpdir(), 'exec-auth-'));
     const plugin = join(dir, 'once.sh');
-    writeFileSync(plugin, `#!/bin/sh\n[ -e ${dir}/used ] && exit 1\ntouch ${dir}/used\n`
+    writeFileSync(plugin, `#!/bin/sh\nn=$(cat ${dir}/used 2>/dev/null || echo 0)\n[ "$n" -ge 2 ] && exit 1\necho $((n+1)) > ${dir}/used\n`
       + 'echo \'{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}\'\n', { mode: 0o755 });
     try {
       api.lists = [list([aClass('a', '5')], '5')];

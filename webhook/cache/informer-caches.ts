@@ -2,15 +2,15 @@
  * The webhook's informer caches: the six kinds the rules look up, watched in every namespace,
  * behind the rules' Lookup interface. Ready once every one has listed.
  */
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { GROUP, VERSION } from '../../api/crd.ts';
 import type { Provider, VirtualMachine, VMClass, VMImage, VMNetworkAttachment, VMPlacementPolicy } from '../../api/objects.ts';
-import { dropBookkeeping, startInformer, type AnyObject, type BackoffOptions, type Informer, type InformerEvent, type ObjectList } from '../../kube/index.ts';
+import { asKubeAuth, dropBookkeeping, KubeRest, startInformer, type AnyObject, type BackoffOptions, type Informer, type InformerEvent, type KubeAuth } from '../../kube/index.ts';
 import type { Lookup } from '../framework/types.ts';
 import { lookupFromStores, type LookupStores } from './lookup.ts';
 
 export interface WebhookCachesOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeConfig | KubeAuth;
   backoff?: BackoffOptions;
   onEvent?: (event: InformerEvent) => void;
 }
@@ -24,15 +24,14 @@ export interface WebhookCaches {
 }
 
 export function startWebhookCaches(opts: WebhookCachesOptions): WebhookCaches {
-  const api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+  const client = new KubeRest(asKubeAuth(opts.kubeConfig), { maxSockets: 6 });
   const informers: Informer<unknown>[] = [];
   // The apiserver's objects are ours by its schema validation: the cast is at that boundary.
   const watch = <T extends AnyObject>(kind: string, plural: string): Informer<T> => {
     const informer = startInformer<T>({
       kind,
       path: `/apis/${GROUP}/${VERSION}/${plural}`,
-      list: () => api.listClusterCustomObject({ group: GROUP, version: VERSION, plural }) as Promise<ObjectList<T>>,
-      kubeConfig: opts.kubeConfig,
+      client,
       backoff: opts.backoff,
       transform: dropBookkeeping,
       onEvent: opts.onEvent,
@@ -55,6 +54,7 @@ export function startWebhookCaches(opts: WebhookCachesOptions): WebhookCaches {
     isSynced: () => informers.every((i) => i.isSynced()),
     stop: async () => {
       await Promise.all(informers.map((i) => i.stop()));
+      client.close();
     },
   };
 }

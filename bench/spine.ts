@@ -48,6 +48,8 @@ const SCALE_VMS = Number(values['scale-vms']);
 const AGENT_CONCURRENCY = values['agent-concurrency']!;
 const RSS_VMS = Number(values['rss-vms']);
 
+/** The dispatcher container's NODE_OPTIONS in manifests/dispatcher/deployment.yaml. */
+const DISPATCHER_NODE_OPTIONS: string[] = [];
 const MEM_REPORT = join(tmpdir(), `virtrigaud-bench-mem-${process.pid}.json`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -210,6 +212,9 @@ async function main(): Promise<void> {
       NODE_OPTIONS: [
         `--require ${join(import.meta.dirname, 'lib', 'memory-report-preload.cjs')}`,
         ...(process.env.BENCH_PROF ? [`--require ${join(import.meta.dirname, 'lib', 'cpu-profile-preload.cjs')}`] : []),
+        // What the Deployment gives the dispatcher (manifests/dispatcher), so the figures are the image's.
+        ...DISPATCHER_NODE_OPTIONS,
+        ...(process.env.BENCH_NODE_OPTIONS ? [process.env.BENCH_NODE_OPTIONS] : []),
       ].join(' '),
       VR_MEM_REPORT: MEM_REPORT,
       ...(process.env.BENCH_PROF ? { VR_CPU_PROF_DIR: process.env.BENCH_PROF } : {}),

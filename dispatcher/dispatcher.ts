@@ -129,7 +129,10 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
   const onVM = (vm: VirtualMachine) => {
     const key = objectKey(vm);
     index.set(key, dependenciesOf(vm));
-    if (vm.metadata.uid) keyByUid.set(vm.metadata.uid, key);
+    if (vm.metadata.uid) {
+      keyByUid.set(vm.metadata.uid, key);
+      ledger.settle(vm.metadata.uid, vm.status?.lastCommand);
+    }
     statusWriter.cacheUpdated(vm);
     const print = fingerprint(vm);
     if (seen.get(key) === print) return;

@@ -25,11 +25,13 @@ class ScriptedApiserver {
   watches: Array<(res: ServerResponse) => void> = [];
   listCalls = 0;
   watchCalls = 0;
+  urls: string[] = [];
   server: Server = createServer((req, res) => this.handle(req, res));
   open = new Set<ServerResponse>();
 
   private handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://x');
+    this.urls.push(req.url ?? '');
     if (url.pathname !== PATH) {
       res.writeHead(404).end();
       return;
@@ -169,6 +171,47 @@ describe('informer cache restart loop', function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('lists in pages and watches from the last page\'s version', async () => {
+    api.lists = [
+      (res) => res.writeHead(200, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ metadata: { resourceVersion: '5', continue: 'token-1' }, items: [aClass('a', '4')] })),
+      list([aClass('b', '5')], '5'),
+    ];
+    api.watches = [events([], true)];
+    await start();
+    await informer!.synced;
+    assert.deepEqual(informer!.list('ns').map((o) => o.metadata?.name).sort(), ['a', 'b']);
+    await eventually(() => api.watchCalls === 1, 'the watch');
+    const [first, second, watch] = api.urls;
+    assert.match(first!, /limit=500/);
+    assert.match(second!, /continue=token-1/);
+    assert.match(watch!, /watch=true.*resourceVersion=5/);
+    assert.match(watch!, /allowWatchBookmarks=true/);
+  });
+
+  it('puts together an event split across chunks, and follows bookmarks without reporting them', async () => {
+    api.lists = [list([], '5')];
+    let watch: ServerResponse | undefined;
+    api.watches = [(res) => {
+      api.open.add(res);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      watch = res;
+    }, events([], true)];
+    const added: string[] = [];
+    await start({}, { handlers: { add: (o) => added.push(o.metadata?.name ?? '') } });
+    await informer!.synced;
+    await eventually(() => watch !== undefined, 'the watch');
+    const line = `${JSON.stringify({ type: 'ADDED', object: aClass('split', '6') })}\n`;
+    watch!.write(line.slice(0, 25));
+    await new Promise((r) => setTimeout(r, 30));
+    watch!.write(line.slice(25) + `${JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '42' } } })}\n`);
+    await eventually(() => added.length === 1, 'the split event');
+    assert.deepEqual(added, ['split']);
+    watch!.end();
+    await eventually(() => api.watchCalls === 2, 'the re-watch');
+    assert.match(api.urls.at(-1)!, /resourceVersion=42/, 'resumes from the bookmark');
   });
 
   it('answers the same list until the namespace changes', async () => {

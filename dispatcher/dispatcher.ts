@@ -11,7 +11,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { credsAuthenticator } from '@nats-io/nats-core';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { VirtualMachine } from '../api/objects.ts';
-import { asKubeAuth, Backoff, loadKubeAuth, type KubeAuth } from '../kube/index.ts';
+import { asKubeAuth, Backoff, loadKubeAuth, type InformerHandlers, type KubeAuth } from '../kube/index.ts';
 import { ensureStreams } from '../proto/bus/topology.ts';
 import { listenMaxDeliveries } from './bus/advisory-listener.ts';
 import { deadLetter } from './bus/dead-letter.ts';
@@ -24,7 +24,7 @@ import { createKubeApi } from './k8s/kube-api.ts';
 import { objectKey } from './k8s/object-key.ts';
 import { createSecretReader } from './k8s/secret-reader.ts';
 import { createLogger, type Logger } from './log.ts';
-import { startProviderController, type ProviderController, type ProviderControllerConfig } from './providers/index.ts';
+import { startProviderController, type ProviderController, type ProviderControllerConfig, type VMEventSource } from './providers/index.ts';
 import { RateLimiter } from './queue/rate-limiter.ts';
 import { WorkQueue } from './queue/work-queue.ts';
 import { createDeliveryExhaustedHandler } from './reconcile/delivery-exhausted.ts';
@@ -126,7 +126,20 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
   const keyByUid = new Map<string, string>();
   const seen = new Map<string, string>();
   const ledger = new CommandLedger();
-  const onVM = (vm: VirtualMachine) => {
+  // The Provider controller follows VMs through this cache rather than a watch of its own.
+  const vmListeners = new Set<InformerHandlers<VirtualMachine>>();
+  const vmEvents: VMEventSource = {
+    get synced() {
+      return caches.synced;
+    },
+    list: () => caches.vms.list(),
+    subscribe: (h) => {
+      vmListeners.add(h);
+      return () => vmListeners.delete(h);
+    },
+  };
+  const onVM = (vm: VirtualMachine, verb: 'add' | 'update') => {
+    for (const l of vmListeners) l[verb]?.(vm);
     const key = objectKey(vm);
     index.set(key, dependenciesOf(vm));
     if (vm.metadata.uid) {
@@ -143,9 +156,10 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
     api, namespace: config.namespace,
     handlers: {
       vm: {
-        add: onVM,
-        update: onVM,
+        add: (vm) => onVM(vm, 'add'),
+        update: (vm) => onVM(vm, 'update'),
         delete: (vm) => {
+          for (const l of vmListeners) l.delete?.(vm);
           const key = objectKey(vm);
           index.remove(key);
           seen.delete(key);
@@ -227,7 +241,7 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
     for (const vm of caches.vms.list()) queue.add(objectKey(vm));
     current.advisories = listenMaxDeliveries(nc, handleExhausted, log);
     if (opts.providers) {
-      current.providers = startProviderController({ kubeConfig: kubeAuth, nc, log, config: opts.providers, events: api, signal })
+      current.providers = startProviderController({ kubeConfig: kubeAuth, vms: vmEvents, nc, log, config: opts.providers, events: api, signal })
         .catch((err: unknown) => {
           if (!signal.aborted) log.error('provider controller not started; Providers get no agents or status until the next term', { err });
           return undefined;

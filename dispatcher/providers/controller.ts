@@ -50,10 +50,23 @@ export interface ProviderControllerDeps {
   /** core/v1 Events for Ready transitions (best effort); none when absent. */
   events?: Pick<KubeApi, 'createEvent'>;
   onInformerEvent?: (event: InformerEvent) => void;
+  /**
+   * The dispatcher's VirtualMachine cache, shared: without it the controller watches VMs itself
+   * (a second copy of every VM event parsed and held).
+   */
+  vms?: VMEventSource;
   /** Overrides the clock (tests). */
   now?: () => number;
   /** The leadership term: aborting it while the caches still fill stops the start (it rejects). */
   signal?: AbortSignal;
+}
+
+/** VirtualMachine changes from a cache that already watches them. */
+export interface VMEventSource {
+  synced: Promise<void>;
+  list(): readonly VirtualMachine[];
+  /** Calls the handlers for every later change until the returned function is called. */
+  subscribe(handlers: InformerHandlers<VirtualMachine>): () => void;
 }
 
 export interface ProviderController {
@@ -68,13 +81,34 @@ interface SlimVM extends AnyObject {
   spec: { providerRef?: { name?: string; namespace?: string } };
 }
 
-function slimVM(vm: SlimVM): void {
+/** A new object, not the parsed one trimmed: `delete` would turn each cached VM into a hash table. */
+function slimVM(vm: SlimVM): SlimVM {
   const full = vm as unknown as VirtualMachine;
   const ref = full.spec?.providerRef;
   const m = full.metadata ?? {};
-  for (const k of Object.keys(vm)) if (k !== 'metadata' && k !== 'spec') delete (vm as unknown as Record<string, unknown>)[k];
-  vm.metadata = { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}) };
-  vm.spec = ref ? { providerRef: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } } : {};
+  return {
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}) },
+    spec: ref ? { providerRef: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } } : {},
+  };
+}
+
+/** The dispatcher's VM cache as this controller's VM informer: the VMs it holds now, then its changes. */
+function sharedVMs(source: VMEventSource, h: InformerHandlers<SlimVM>): Pick<Informer<SlimVM>, 'synced' | 'stop'> {
+  let unsubscribe: (() => void) | undefined;
+  let stopped = false;
+  const synced = source.synced.then(() => {
+    if (stopped) return;
+    const slim = (vm: VirtualMachine) => slimVM(vm as unknown as SlimVM);
+    unsubscribe = source.subscribe({ add: (vm) => h.add?.(slim(vm)), update: (vm) => h.update?.(slim(vm)), delete: (vm) => h.delete?.(slim(vm)) });
+    for (const vm of source.list()) h.add?.(slim(vm));
+  });
+  return {
+    synced,
+    stop: async () => {
+      stopped = true;
+      unsubscribe?.();
+    },
+  };
 }
 
 function providerKeyOfVM(vm: SlimVM): string | undefined {
@@ -177,7 +211,9 @@ export async function startProviderController(deps: ProviderControllerDeps): Pro
   const tracker = new HeartbeatTracker({ nc, timeoutMs: config.heartbeatTimeoutMs, onChange: enqueue, log, now });
 
   const providers: Informer<Provider> = startInformer<Provider>({ kind: 'Provider', ...kube.providers(ns), handlers: handlers(onProvider), onEvent });
-  const vms: Informer<SlimVM> = startInformer<SlimVM>({ kind: 'VirtualMachine', ...kube.vms<SlimVM>(ns), transform: slimVM, handlers: handlers(onVM), onEvent });
+  const vms = deps.vms ? sharedVMs(deps.vms, handlers(onVM)) : startInformer<SlimVM>({
+    kind: 'VirtualMachine', ...kube.vms<SlimVM>(ns), transform: slimVM, handlers: handlers(onVM), onEvent,
+  });
   const deployments: Informer<V1Deployment & AnyObject> = startInformer<V1Deployment & AnyObject>({
     kind: 'Deployment', ...kube.deployments<V1Deployment & AnyObject>(ns, MANAGED_SELECTOR), onEvent,
     handlers: handlers((d) => enqueue(d.metadata?.labels?.[PROVIDER_LABEL] ? keyOf(d.metadata.namespace ?? '', d.metadata.labels[PROVIDER_LABEL]) : undefined)),

@@ -25,6 +25,7 @@ import { freshNamespace, k, testCluster } from '../support/cluster.ts';
 import { waitFor, sleep } from '../support/dispatcher-harness.ts';
 import { installThirdPartyCrds } from '../support/third-party-crds.ts';
 import { aProvider, aVirtualMachine, toYaml } from '../support/manifests.ts';
+import { sharedVMInformer } from '../support/vm-event-source.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -56,6 +57,7 @@ describe('Provider controller (real apiserver, real nats-server in JWT mode)', f
   let nats: NatsServer;
   let nc: NatsConnection;
   let controller: ProviderController;
+  let sharedVMs: ReturnType<typeof sharedVMInformer> | undefined;
   let ns: string;
   let dir: string;
   let kc: KubeConfig;
@@ -87,14 +89,17 @@ describe('Provider controller (real apiserver, real nats-server in JWT mode)', f
       WATCH_NAMESPACE: ns, NATS_URL: 'nats://virtrigaud-nats.virtrigaud-system:4222', PROVIDER_AGENT_IMAGE: agentImage,
       NATS_ACCOUNT: auth.accountPublicKey, NATS_ACCOUNT_SIGNING_KEY_FILE: join(dir, 'signing.nk'), PROVIDER_HEARTBEAT_TIMEOUT_S: '2',
     });
+    // VMs come from a cache shared as the dispatcher shares its own (the KEDA suite below watches them itself).
+    sharedVMs = sharedVMInformer(kc, ns);
     controller = await startProviderController({
-      kubeConfig: kc, nc, config, log: createLogger({ level: 'silent' }),
+      kubeConfig: kc, vms: sharedVMs, nc, config, log: createLogger({ level: 'silent' }),
       events: { createEvent: async (_namespace, event) => { recorded.push(event); } },
     });
   });
 
   after(async () => {
     await controller?.stop();
+    await sharedVMs?.stop();
     await nc?.close().catch(() => undefined);
     await nats?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });

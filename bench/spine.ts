@@ -48,8 +48,6 @@ const SCALE_VMS = Number(values['scale-vms']);
 const AGENT_CONCURRENCY = values['agent-concurrency']!;
 const RSS_VMS = Number(values['rss-vms']);
 
-/** The dispatcher container's NODE_OPTIONS in manifests/dispatcher/deployment.yaml. */
-const DISPATCHER_NODE_OPTIONS: string[] = [];
 const MEM_REPORT = join(tmpdir(), `virtrigaud-bench-mem-${process.pid}.json`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -212,8 +210,7 @@ async function main(): Promise<void> {
       NODE_OPTIONS: [
         `--require ${join(import.meta.dirname, 'lib', 'memory-report-preload.cjs')}`,
         ...(process.env.BENCH_PROF ? [`--require ${join(import.meta.dirname, 'lib', 'cpu-profile-preload.cjs')}`] : []),
-        // What the Deployment gives the dispatcher (manifests/dispatcher), so the figures are the image's.
-        ...DISPATCHER_NODE_OPTIONS,
+        // (startDispatcherProcess adds the Deployment's own NODE_OPTIONS, so the figures are the image's.)
         ...(process.env.BENCH_NODE_OPTIONS ? [process.env.BENCH_NODE_OPTIONS] : []),
       ].join(' '),
       VR_MEM_REPORT: MEM_REPORT,

@@ -106,12 +106,13 @@ export async function loadKubeAuth(path?: string): Promise<KubeAuth> {
   return fileAuth(raw, file) ?? clientNodeAuth(file);
 }
 
-function inClusterAuth(): KubeAuth {
+/** The pod's service account (KUBERNETES_SERVICE_HOST/PORT, the mounted CA and projected token). */
+export function inClusterAuth(dir = SERVICE_ACCOUNT_DIR): KubeAuth {
   const host = process.env.KUBERNETES_SERVICE_HOST!;
   const port = process.env.KUBERNETES_SERVICE_PORT ?? '443';
   const server = new URL(`https://${host.includes(':') ? `[${host}]` : host}:${port}`);
-  const ca = readFileSync(join(SERVICE_ACCOUNT_DIR, 'ca.crt'));
-  const tokenFile = join(SERVICE_ACCOUNT_DIR, 'token');
+  const ca = readFileSync(join(dir, 'ca.crt'));
+  const tokenFile = join(dir, 'token');
   return {
     server,
     proxied: false,

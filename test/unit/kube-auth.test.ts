@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inClusterAuth } from '../../kube/auth.ts';
 import { loadKubeAuth } from '../../kube/index.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -90,7 +91,19 @@ users:
     await assert.rejects(loadKubeAuth(noServer), /names cluster "c", which has no server/);
   });
 
-  it('without a kubeconfig, uses the in-cluster service account when running in a pod', async () => {
+  it('in a pod: the service host and port, the mounted CA, and the projected token read again each time', async () => {
+    process.env.KUBERNETES_SERVICE_HOST = 'fd00::1';
+    process.env.KUBERNETES_SERVICE_PORT = '6443';
+    write('ca.crt', 'CLUSTER CA');
+    write('token', 'sa-token-1');
+    const auth = inClusterAuth(dir);
+    assert.equal(auth.server.href, 'https://[fd00::1]:6443/');
+    assert.equal(String((await auth.options()).ca), 'CLUSTER CA');
+    write('token', 'sa-token-2');
+    assert.deepEqual((await auth.options()).headers, { authorization: 'Bearer sa-token-2' });
+  });
+
+  it('without a kubeconfig or a pod, says where credentials are looked for', async () => {
     process.env.HOME = dir;
     delete process.env.KUBERNETES_SERVICE_HOST;
     await assert.rejects(loadKubeAuth(), /no kubeconfig/);

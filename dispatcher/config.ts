@@ -49,6 +49,8 @@ export interface Config {
    * status write (0: written at once).
    */
   statusCoalesceMs: number;
+  /** The longest that wait grows to while agents answer slowly (status/coalesce-window.ts). */
+  statusCoalesceMaxMs: number;
   /** Prometheus /metrics port; 0 turns the endpoint off. */
   metricsPort: number;
   logLevel: LogLevel;
@@ -66,6 +68,7 @@ export const DEFAULT_LEASE_RETRY_S = 1.5;
 export const DEFAULT_WORKERS = 16;
 export const DEFAULT_EVENT_CONCURRENCY = 64;
 export const DEFAULT_STATUS_COALESCE_MS = 500;
+export const DEFAULT_STATUS_COALESCE_MAX_MS = 5000;
 export const DEFAULT_METRICS_PORT = 9090;
 export const DEFAULT_REDISPATCH_AFTER_EXHAUSTED_S = 300;
 
@@ -151,6 +154,7 @@ export function loadConfig(env: Env = process.env): Config {
     queue,
     eventConcurrency: positiveInt('EVENT_CONCURRENCY', DEFAULT_EVENT_CONCURRENCY),
     statusCoalesceMs: number('STATUS_COALESCE_MS', DEFAULT_STATUS_COALESCE_MS, (n) => n >= 0 && n <= 10_000, 'milliseconds from 0 to 10000'),
+    statusCoalesceMaxMs: number('STATUS_COALESCE_MAX_MS', DEFAULT_STATUS_COALESCE_MAX_MS, (n) => n >= 0 && n <= 60_000, 'milliseconds from 0 to 60000'),
     metricsPort: number('METRICS_PORT', DEFAULT_METRICS_PORT, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port (0 turns metrics off)'),
     logLevel,
     streamReplicas: number('JETSTREAM_REPLICAS', 1, (n) => n === 1 || n === 3 || n === 5, '1, 3 or 5'),

@@ -39,6 +39,7 @@ import { createMetrics, type DispatcherMetrics } from './runtime/metrics.ts';
 import { createEventRecorder } from './status/event-recorder.ts';
 import { createStatusEventHandler } from './status/event-handler.ts';
 import { addFinalizer, removeFinalizer } from './status/finalizers.ts';
+import { CoalesceWindow } from './status/coalesce-window.ts';
 import { StatusWriter } from './status/status-writer.ts';
 
 export interface StartDispatcherOptions {
@@ -209,16 +210,19 @@ export async function startDispatcher(opts: StartDispatcherOptions): Promise<Dis
     },
   };
   const finalizers = { add: (vm: VirtualMachine) => addFinalizer(finalizerApi, vm), remove: (vm: VirtualMachine) => removeFinalizer(finalizerApi, vm) };
+  const coalesce = new CoalesceWindow(config.statusCoalesceMs, config.statusCoalesceMaxMs);
   const reconcile = createReconciler({
     vms: caches.vms, lookup: caches.lookup, secrets: createSecretReader(api), ledger,
     publisher: createPublisher(js), statusWriter, finalizers, metrics, log,
     redispatchAfterExhaustedMs: config.redispatchAfterExhaustedMs,
     statusCoalesceMs: config.statusCoalesceMs,
+    coalesce,
     retryLater: (key) => queue.addRateLimited(key),
   });
   const handleEvent = createStatusEventHandler({
     vms: caches.vms, api, ledger, statusWriter, removeFinalizer: finalizers.remove, metrics, log, signal: () => term?.signal,
     statusCoalesceMs: config.statusCoalesceMs,
+    coalesce,
     vmKeyByUid: (uid) => keyByUid.get(uid),
   });
   const handleExhausted = createDeliveryExhaustedHandler({

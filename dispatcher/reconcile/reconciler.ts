@@ -19,6 +19,7 @@ import type { StatusIntent } from '../status/model.ts';
 import type { StatusMutation, StatusWriter } from '../status/status-writer.ts';
 import { decide, type Decision, type DecisionReason } from './decide.ts';
 import type { CommandLedger } from './ledger.ts';
+import type { CoalesceWindow } from '../status/coalesce-window.ts';
 import type { ReconcileOutcome } from './retry-policy.ts';
 
 export interface ReconcilerDeps {
@@ -37,6 +38,8 @@ export interface ReconcilerDeps {
    * status write (0: written at once).
    */
   statusCoalesceMs?: number;
+  /** The wait of a "command published" change, adapting to how fast agents answer (default: statusCoalesceMs). */
+  coalesce?: CoalesceWindow;
   /** A status write the reconcile did not wait for failed: reconcile the key again (rate-limited). */
   retryLater?: (key: string) => void;
   now?: () => number;
@@ -72,7 +75,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
     let settle!: (m: StatusMutation | undefined) => void;
     let published = false;
     const written = deps.statusWriter.update(
-      key, uid, new Promise<StatusMutation | undefined>((resolve) => (settle = resolve)), { coalesceMs: deps.statusCoalesceMs ?? 0 },
+      key, uid, new Promise<StatusMutation | undefined>((resolve) => (settle = resolve)), { coalesceMs: deps.coalesce?.current() ?? deps.statusCoalesceMs ?? 0 },
     );
     written.catch((err: unknown) => {
       // On a failed publish its outcome does not matter (the reconcile fails and is retried).
@@ -86,6 +89,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconcile {
       deps.metrics.commandsPublished.inc({ operation: planned.operation, duplicate: String(pub.duplicate) });
       const publishedRecord = { ...record, streamSequence: pub.streamSequence, publishedAt: timestamp(pub.publishedAt) };
       deps.ledger.set(uid, publishedRecord);
+      deps.coalesce?.published(planned.id);
       const at = timestamp(now());
       published = true;
       settle((s) => applyIntent(s, { ...intent, lastCommand: publishedRecord }, planned.generation, at));

@@ -13,6 +13,7 @@ import type { CommandLedger } from '../reconcile/ledger.ts';
 import type { DispatcherMetrics } from '../runtime/metrics.ts';
 import { timestamp } from './conditions.ts';
 import type { FinalizerOutcome } from './finalizers.ts';
+import type { CoalesceWindow } from './coalesce-window.ts';
 import { newestCommand } from './model.ts';
 import { applyEvent, type EventOutcome } from './mutations.ts';
 import type { StatusWriter } from './status-writer.ts';
@@ -31,6 +32,8 @@ export interface StatusEventHandlerDeps {
   vmKeyByUid?: (uid: string) => string | undefined;
   /** How long an interim event (progress) waits for the next change of its VM to share a write (0: none). */
   statusCoalesceMs?: number;
+  /** Told when an agent's final answer arrives (how long answers take sets the coalescing wait). */
+  coalesce?: Pick<CoalesceWindow, 'answered'>;
   now?: () => number;
 }
 
@@ -66,6 +69,8 @@ export function createStatusEventHandler(deps: StatusEventHandlerDeps): (event: 
       deps.log.info('VM gone, finalizer removed', { kind: 'VirtualMachine', namespace, name, commandId: event.commandId });
       return { action: 'ack' };
     }
+
+    if (!event.progress && event.commandId) deps.coalesce?.answered(event.commandId);
 
     // 3. Everything else is a status change, applied in order with the VM's other changes.
     let outcome: EventOutcome = 'stale';

@@ -1,7 +1,9 @@
 /**
  * How long a "command published" status change waits for the agent's answer to share its write:
- * STATUS_COALESCE_MS when agents answer fast, longer (1.5 × the recent publish → answer time, at
- * most STATUS_COALESCE_MAX_MS) when they answer slowly.
+ * STATUS_COALESCE_MS when agents answer fast, longer when they will not (at most
+ * STATUS_COALESCE_MAX_MS): 1.5 × the recent publish → answer time, or, when many commands are out,
+ * STATUS_COALESCE_MS more for every 50 of them — a burst is published faster than the first answers
+ * come back to teach the average.
  *
  * Why: under a burst (a thousand VMs applied at once) answers take seconds; a fixed 500 ms wait
  * then wrote "Provisioning" and "Ready" separately, ~1.9 status writes per VM, the extra one on an
@@ -13,6 +15,10 @@
 const MAX_TRACKED = 50_000;
 /** Weight of the newest answer in the running average. */
 const ALPHA = 0.2;
+/** Commands out per STATUS_COALESCE_MS of extra wait. */
+const BACKLOG_PER_STEP = 50;
+/** A command unanswered this long no longer counts as out (its agent is down; the wait is capped anyway). */
+const FORGET_AFTER_MS = 5 * 60_000;
 
 export class CoalesceWindow {
   private readonly publishedAt = new Map<string, number>();
@@ -27,7 +33,19 @@ export class CoalesceWindow {
   /** The wait for a command published now (0 when coalescing is off). */
   current(): number {
     if (this.baseMs <= 0) return 0;
-    return Math.min(Math.max(this.maxMs, this.baseMs), Math.max(this.baseMs, Math.round((this.average ?? 0) * 1.5)));
+    this.forgetOld();
+    const byAnswers = (this.average ?? 0) * 1.5;
+    const byBacklog = this.baseMs * (1 + this.publishedAt.size / BACKLOG_PER_STEP);
+    return Math.round(Math.min(Math.max(this.maxMs, this.baseMs), Math.max(this.baseMs, byAnswers, byBacklog)));
+  }
+
+  /** Entries are in publish order (a republish moves to the end): the old ones are at the front. */
+  private forgetOld(): void {
+    const cutoff = this.now() - FORGET_AFTER_MS;
+    for (const [id, at] of this.publishedAt) {
+      if (at >= cutoff) break;
+      this.publishedAt.delete(id);
+    }
   }
 
   published(commandId: string): void {

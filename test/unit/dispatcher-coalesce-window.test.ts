@@ -31,6 +31,17 @@ describe('dispatcher coalescing window', () => {
     assert.equal(w.current(), 500);
   });
 
+  it('waits longer while many commands are out, before any answer has come back', () => {
+    const w = new CoalesceWindow(500, 5000, clock);
+    for (let i = 0; i < 100; i++) w.published(`burst${i}`);
+    assert.equal(w.current(), 1500, '500 ms more per 50 commands out');
+    for (let i = 100; i < 1000; i++) w.published(`burst${i}`);
+    assert.equal(w.current(), 5000);
+    t += 6 * 60_000;
+    assert.equal(w.current(), 500, 'commands unanswered for minutes no longer count');
+    assert.equal(w.waiting, 0);
+  });
+
   it('is off when STATUS_COALESCE_MS is 0, and ignores answers to commands it did not see published', () => {
     assert.equal(new CoalesceWindow(0, 5000, clock).current(), 0);
     const w = new CoalesceWindow(500, 5000, clock);
@@ -38,6 +49,7 @@ describe('dispatcher coalescing window', () => {
     assert.equal(w.current(), 500);
     w.published('pending');
     assert.equal(w.waiting, 1);
+    assert.equal(w.current(), 510);
     w.answered('pending');
     assert.equal(w.waiting, 0);
   });

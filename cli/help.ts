@@ -63,6 +63,7 @@ Environment:
   WORKERS, EVENT_CONCURRENCY, RETRY_BASE_MS, RETRY_MAX_MS, RETRY_QPS, RETRY_BURST
   REDISPATCH_AFTER_EXHAUSTED_SECONDS
   STATUS_COALESCE_MS       how long a "command published" status waits to be written with the agent's answer (default 500)
+  STATUS_COALESCE_MAX_MS   how long that wait may grow while agents answer slowly, e.g. during a burst (default 5000)
   METRICS_PORT             /metrics and /healthz (default 9090; 0 off)
   LOG_LEVEL                debug | info | warn | error | silent (default info)
 ${KUBE_ENV}

@@ -424,7 +424,9 @@ export class VSphereDriver implements Driver {
 
   async setPower(vm: ObservedVM, state: PowerState, gracefulTimeoutSeconds: number, ctx: OperationContext): Promise<ObservedVM> {
     return this.guard(`changing the power of VM ${vm.id}`, async () => {
-      const rec = await this.current(VM(vm.id), ctx, 'power');
+      // Read, not the index: a pushed update older than our last read can still be on its way
+      // (seen: the index said poweredOff right after a power-on, and a graceful stop was skipped).
+      const rec = await this.detailed(VM(vm.id), ctx, 'power');
       const on = rec.powerState === 'poweredOn';
       if (state === PowerState.UNSPECIFIED) return this.observed(rec);
       if (state === PowerState.ON) {

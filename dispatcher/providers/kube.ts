@@ -8,7 +8,6 @@ import type { Provider } from '../../api/objects.ts';
 import { KubeRest, type KubeAuth } from '../../kube/index.ts';
 
 /** What an informer needs to list and watch one collection (`T`: the objects it holds). */
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
 export interface Collection<T> {
   path: string;
   client: KubeRest;

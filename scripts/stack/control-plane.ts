@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { findBinaries, type Binaries } from './binaries.ts';
 import { httpsGet, writeKubeconfig, type ClientIdentity } from './kubeconfig.ts';
 import { createPki, type Pki } from './pki.ts';
-import { failedOnBusyPort, freePort, startProcess, waitReady, type ManagedProcess } from './processes.ts';
+import { freePort, startOnFreePorts, startProcess, waitReady, type ManagedProcess } from './processes.ts';
 
 export interface ControlPlaneOptions {
   /** State directory; a fresh temporary one (removed on stop) when omitted. */
@@ -39,7 +39,6 @@ export interface ControlPlane {
 }
 
 const READY_TIMEOUT_MS = 60_000;
-const PORT_ATTEMPTS = 3;
 
 function etcdHealthy(url: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -52,28 +51,6 @@ function etcdHealthy(url: string): Promise<boolean> {
     req.on('timeout', () => req.destroy());
     req.end();
   });
-}
-
-/** Starts a process on fresh ports, retrying on another port set when one was taken meanwhile. */
-async function startOnFreePorts(
-  pickPort: () => Promise<number>,
-  start: (ports: number[]) => ManagedProcess,
-  count: number,
-  ready: (proc: ManagedProcess, ports: number[]) => Promise<void>,
-): Promise<{ proc: ManagedProcess; ports: number[] }> {
-  for (let attempt = 1; ; attempt++) {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) ports.push(await pickPort());
-    const proc = start(ports);
-    try {
-      await ready(proc, ports);
-      return { proc, ports };
-    } catch (err) {
-      await proc.stop();
-      if (attempt < PORT_ATTEMPTS && failedOnBusyPort(proc)) continue;
-      throw err;
-    }
-  }
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {

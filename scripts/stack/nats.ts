@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBinaries } from './binaries.ts';
-import { failedOnBusyPort, freePort, startProcess, waitReady, type ManagedProcess } from './processes.ts';
+import { freePort, startOnFreePorts, startProcess, waitReady, type ManagedProcess } from './processes.ts';
 
 export interface NatsServer {
   url: string;
@@ -53,7 +53,8 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsServer> {
   let monitorPort = 0;
   let proc: ManagedProcess | undefined;
 
-  const launch = async () => {
+  /** Starts the server on `port`/`monitorPort` (a restart keeps them). */
+  const spawn = () => {
     writeFileSync(configFile, [
       `listen: 127.0.0.1:${port}`,
       `http: 127.0.0.1:${monitorPort}`,
@@ -66,21 +67,20 @@ export async function startNats(opts: NatsOptions = {}): Promise<NatsServer> {
       '',
     ].join('\n'));
     proc = startProcess({ name: 'nats-server', command: bin, args: ['-c', configFile], logFile: join(dir, 'nats.log'), detached: opts.detached });
-    await waitReady(proc, () => healthy(monitorPort), 30_000);
+    return proc;
   };
+  const ready = (p: ManagedProcess) => waitReady(p, () => healthy(monitorPort), 30_000);
+  const launch = () => ready(spawn());
 
-  for (let attempt = 1; ; attempt++) {
-    port = await freePort();
-    monitorPort = await freePort();
-    try {
-      await launch();
-      break;
-    } catch (err) {
-      await proc?.stop();
-      if (attempt < 3 && proc && failedOnBusyPort(proc)) continue;
-      if (temporary) rmSync(dir, { recursive: true, force: true });
-      throw err;
-    }
+  try {
+    await startOnFreePorts(freePort, ([client, monitor]) => {
+      port = client!;
+      monitorPort = monitor!;
+      return spawn();
+    }, 2, ready);
+  } catch (err) {
+    if (temporary) rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
 
   const server: NatsServer = {

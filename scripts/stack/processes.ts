@@ -115,6 +115,35 @@ export function failedOnBusyPort(proc: ManagedProcess): boolean {
   return /address already in use/i.test(logTail(proc.logFile, 40));
 }
 
+/** Attempts at a fresh port set before a busy port counts as a failure. */
+const PORT_ATTEMPTS = 3;
+
+/**
+ * Starts a process on `count` fresh ports and waits for it, retrying on another port set when
+ * one was taken between picking and binding (the process's log says so); any other failure is
+ * thrown after the process is stopped.
+ */
+export async function startOnFreePorts(
+  pickPort: () => Promise<number>,
+  start: (ports: number[]) => ManagedProcess,
+  count: number,
+  ready: (proc: ManagedProcess, ports: number[]) => Promise<void>,
+): Promise<{ proc: ManagedProcess; ports: number[] }> {
+  for (let attempt = 1; ; attempt++) {
+    const ports: number[] = [];
+    for (let i = 0; i < count; i++) ports.push(await pickPort());
+    const proc = start(ports);
+    try {
+      await ready(proc, ports);
+      return { proc, ports };
+    } catch (err) {
+      await proc.stop();
+      if (attempt < PORT_ATTEMPTS && failedOnBusyPort(proc)) continue;
+      throw err;
+    }
+  }
+}
+
 /**
  * Polls `ready` until it resolves true. Fails at once if the process exits, and after `timeoutMs`
  * with the end of its log, so the reason is on screen.

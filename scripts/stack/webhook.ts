@@ -15,12 +15,11 @@ import { loadKubeConfig, startWebhook, type RunningWebhook } from '../../webhook
 import type { ControlPlane } from './control-plane.ts';
 import { kubectl, kubectlOk } from './kubectl.ts';
 import { serverExt, signLeaf } from './pki.ts';
-import { failedOnBusyPort, freePort, sleep, startProcess, waitReady, type ManagedProcess } from './processes.ts';
+import { freePort, sleep, startOnFreePorts, startProcess, waitReady, type ManagedProcess } from './processes.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const READY_TIMEOUT_MS = 30_000;
 const ACTIVE_TIMEOUT_MS = 15_000;
-const PORT_ATTEMPTS = 3;
 
 export type WebhookControlPlane = Pick<ControlPlane, 'dir' | 'pki' | 'kubeconfig' | 'binaries'>;
 
@@ -136,32 +135,22 @@ async function startInProcess(cp: WebhookControlPlane, rules: RuleSet, tls: { ce
 }
 
 async function startChild(cp: WebhookControlPlane, dir: string, tls: { cert: string; key: string }, detached: boolean): Promise<{ proc: ManagedProcess; port: number }> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const proc = startProcess({
-      name: 'webhook',
-      command: process.execPath,
-      args: ['--import', 'tsx', join(ROOT, 'webhook/main.ts')],
-      logFile: join(dir, 'webhook.log'),
-      detached,
-      env: {
-        ...process.env,
-        KUBECONFIG: cp.kubeconfig,
-        WEBHOOK_HOST: '127.0.0.1',
-        WEBHOOK_PORT: String(port),
-        WEBHOOK_TLS_CERT_FILE: tls.cert,
-        WEBHOOK_TLS_KEY_FILE: tls.key,
-      },
-    });
-    try {
-      await waitReady(proc, async () => (await getWithCa(`https://127.0.0.1:${port}/readyz`, cp.pki.caCert)).status === 200, READY_TIMEOUT_MS);
-      return { proc, port };
-    } catch (err) {
-      await proc.stop();
-      if (attempt < PORT_ATTEMPTS && failedOnBusyPort(proc)) continue;
-      throw err;
-    }
-  }
+  const { proc, ports: [port] } = await startOnFreePorts(freePort, ([p]) => startProcess({
+    name: 'webhook',
+    command: process.execPath,
+    args: ['--import', 'tsx', join(ROOT, 'webhook/main.ts')],
+    logFile: join(dir, 'webhook.log'),
+    detached,
+    env: {
+      ...process.env,
+      KUBECONFIG: cp.kubeconfig,
+      WEBHOOK_HOST: '127.0.0.1',
+      WEBHOOK_PORT: String(p),
+      WEBHOOK_TLS_CERT_FILE: tls.cert,
+      WEBHOOK_TLS_KEY_FILE: tls.key,
+    },
+  }), 1, (p, [port]) => waitReady(p, async () => (await getWithCa(`https://127.0.0.1:${port}/readyz`, cp.pki.caCert)).status === 200, READY_TIMEOUT_MS));
+  return { proc, port: port! };
 }
 
 /** Starts the webhook on loopback and registers it with the local apiserver. */

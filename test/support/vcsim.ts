@@ -15,7 +15,7 @@ import type { OperationContext } from '../../provider-agents/core/driver.ts';
 import { VSphereDriver } from '../../provider-agents/vsphere/driver.ts';
 import { decodeMoRef, ref, type MoRef } from '../../provider-agents/vsphere/soap/client.ts';
 import { findVcsim } from '../../scripts/stack/binaries.ts';
-import { failedOnBusyPort, freePort, startProcess, waitReady, type ManagedProcess } from '../../scripts/stack/processes.ts';
+import { freePort, startOnFreePorts, startProcess, waitReady, type ManagedProcess } from '../../scripts/stack/processes.ts';
 
 export interface Vcsim {
   /** https://127.0.0.1:PORT/sdk (no credentials in it). */
@@ -52,32 +52,32 @@ export async function startVcsim(opts: VcsimOptions = {}): Promise<Vcsim> {
   let logFile = '';
   let url: URL | undefined;
 
-  const launch = async () => {
+  /** Starts vcsim on `port` (a restart keeps it). */
+  const spawn = () => {
     logFile = join(dir, `vcsim-${Date.now()}.log`);
     const args = ['-l', `127.0.0.1:${port}`, '-username', username, '-password', password, ...(opts.trace ? ['-trace'] : []), ...(opts.args ?? [])];
     proc = startProcess({ name: 'vcsim', command: bin, args, logFile });
-    await waitReady(proc, async () => {
-      const m = /GOVC_URL=(\S+)/.exec(readFileSync(logFile, 'utf8'));
-      if (!m) return false;
-      const u = new URL(m[1]!);
-      u.username = '';
-      u.password = '';
-      url = u;
-      return true;
-    }, 30_000);
+    return proc;
   };
+  const ready = (p: ManagedProcess) => waitReady(p, async () => {
+    const m = /GOVC_URL=(\S+)/.exec(readFileSync(logFile, 'utf8'));
+    if (!m) return false;
+    const u = new URL(m[1]!);
+    u.username = '';
+    u.password = '';
+    url = u;
+    return true;
+  }, 30_000);
+  const launch = () => ready(spawn());
 
-  for (let attempt = 1; ; attempt++) {
-    port = await freePort();
-    try {
-      await launch();
-      break;
-    } catch (err) {
-      await proc?.stop();
-      if (attempt < 3 && proc && failedOnBusyPort(proc)) continue;
-      rmSync(dir, { recursive: true, force: true });
-      throw err;
-    }
+  try {
+    await startOnFreePorts(freePort, ([p]) => {
+      port = p!;
+      return spawn();
+    }, 1, ready);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
   }
 
   return {
